@@ -1,0 +1,279 @@
+"""`riskft`: every step of both chains without Dagster, for scripts, CI and auditors.
+
+Unusable input exits with code 2 and one readable line on stderr (``--debug`` for the traceback). Heavy libraries
+(torch, transformers, mlflow, dagster) are imported inside the commands that need them, so ``riskft --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from riskft_pipeline import paths
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from riskft_pipeline.core.config import RecipeError
+    from riskft_pipeline.core.errors import InputError
+
+    errors: list[type[BaseException]] = [CliError, InputError, RecipeError, FileNotFoundError]
+    try:
+        from riskft_pipeline.tracking.errors import TrackingError
+
+        errors.append(TrackingError)
+    except ImportError:  # tracking extras missing: nothing to add
+        pass
+    try:
+        from riskft_pipeline.training.base_model import BaseModelError
+
+        errors.append(BaseModelError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def _recipe_path(value: str | None, default_name: str) -> Path:
+    if value is None:
+        return paths.configs_dir() / default_name
+    p = Path(value)
+    if not p.exists() and (paths.configs_dir() / value).exists():
+        return paths.configs_dir() / value
+    return p
+
+
+# --- commands --------------------------------------------------------------------------------------------------
+
+
+def cmd_init_home(args) -> int:
+    from riskft_pipeline.home import init_home
+
+    print(init_home())
+    return 0
+
+
+def cmd_tickets_prepare(args) -> int:
+    from riskft_pipeline.core.tickets.prepare import prepare
+
+    summary = prepare(args.input, args.out, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+                      seed=args.seed)
+    _print_json({k: summary[k] for k in ("raw_rows", "clean_rows", "quarantined_rows", "quarantine_reasons",
+                                          "splits", "redactions", "input_sha256") if k in summary})
+    return 0
+
+
+def cmd_tickets_generate(args) -> int:
+    from riskft_pipeline.core.jsonl import atomic_write
+    from riskft_pipeline.core.tickets.generate import generate_tickets
+
+    df = generate_tickets(args.rows, seed=args.seed)
+    with atomic_write(args.out) as f:
+        df.to_csv(f, index=False)
+    print(f"wrote {len(df)} rows to {args.out}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from riskft_pipeline import workflows
+
+    result = workflows.train(_recipe_path(args.recipe, "tickets_cpu.yaml"), Path(args.data), Path(args.out),
+                             track=not args.no_track)
+    _print_json(result)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from riskft_pipeline import workflows
+
+    report = workflows.evaluate(Path(args.adapter), Path(args.data), Path(args.out),
+                                recipe_path=_recipe_path(args.recipe, "tickets_cpu.yaml") if args.recipe else None)
+    _print_json(report.get("primary_metric", report))
+    return 0
+
+
+def cmd_register(args) -> int:
+    from riskft_pipeline import workflows
+
+    result = workflows.register(Path(args.adapter), Path(args.report), run_id=args.run_id)
+    _print_json(result)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from riskft_pipeline import workflows
+
+    result = workflows.run_chain(args.chain, input_path=args.input, recipe_path=args.recipe)
+    _print_json(result)
+    return 0
+
+
+def cmd_pipeline(args) -> int:
+    from riskft_pipeline.defs.runner import materialize_chain
+
+    ok = materialize_chain(args.chain, input_path=args.input, recipe=args.recipe)
+    return 0 if ok else 1
+
+
+def cmd_risk_mine(args) -> int:
+    from riskft_pipeline.core.risk.mining import mine_repository, write_changes_csv
+
+    df = mine_repository(args.repo, incident_id_pattern=args.incident_pattern, since=args.since,
+                         progress=not args.quiet)
+    n = write_changes_csv(df, args.out)
+    _print_json({"rows": n, "out": str(args.out), **df.attrs.get("mining", {})})
+    return 0
+
+
+def cmd_risk_label(args) -> int:
+    from riskft_pipeline.core.risk.features import read_changes_csv
+    from riskft_pipeline.core.risk.labels import label_from_incidents, read_incidents_csv
+    from riskft_pipeline.core.risk.mining import write_changes_csv
+
+    changes = read_changes_csv(args.changes)
+    incidents = read_incidents_csv(args.incidents, change_id_col=args.change_id_col)
+    labelled, summary = label_from_incidents(changes, incidents, change_id_col=args.change_id_col,
+                                             keep_szz=not args.incidents_only)
+    write_changes_csv(labelled, args.out)
+    _print_json(summary)
+    return 0
+
+
+def cmd_lineage(args) -> int:
+    from riskft_pipeline.tracking.lineage import format_lineage_text, get_lineage, verify_lineage
+
+    lineage = get_lineage(args.model, args.version)
+    verification = verify_lineage(lineage) if args.verify else None
+    if args.format == "json":
+        out = dict(lineage)
+        if verification is not None:
+            out["verification"] = verification
+        _print_json(out)
+    else:
+        print(format_lineage_text(lineage, verification))
+    if verification and any(v["status"] == "mismatch" for v in verification):
+        bad = ", ".join(v["path"] for v in verification if v["status"] == "mismatch")
+        print(f"riskft: lineage verification failed: {bad}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="riskft", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="show tracebacks (accepted anywhere on the line)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("init-home", help="create .riskft/ (or $RISKFT_HOME) and the Dagster instance config")
+    s.set_defaults(func=cmd_init_home)
+
+    t = sub.add_parser("tickets", help="ticket data: prepare splits, generate synthetic exports")
+    tsub = t.add_subparsers(dest="tickets_command", required=True)
+    s = tsub.add_parser("prepare", help="raw CSV -> clean.parquet, quarantine.csv, train/val/test.jsonl, summary.json")
+    s.add_argument("--input", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--val-fraction", type=float, default=0.1)
+    s.add_argument("--test-fraction", type=float, default=0.1)
+    s.add_argument("--seed", type=int, default=13)
+    s.set_defaults(func=cmd_tickets_prepare)
+    s = tsub.add_parser("generate", help="write a seeded synthetic ticket export")
+    s.add_argument("--rows", type=int, default=1200)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_tickets_generate)
+
+    s = sub.add_parser("train", help="train a LoRA adapter from a recipe on prepared splits")
+    s.add_argument("--recipe", help="recipe YAML (default configs/tickets_cpu.yaml)")
+    s.add_argument("--data", required=True, help="folder with train.jsonl and val.jsonl")
+    s.add_argument("--out", required=True)
+    s.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="evaluate an adapter on DATA/test.jsonl with baselines fitted on DATA/train.jsonl")
+    s.add_argument("--adapter", required=True)
+    s.add_argument("--data", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--recipe")
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("register", help="register an adapter + report in the MLflow registry (champion gate)")
+    s.add_argument("--adapter", required=True)
+    s.add_argument("--report", required=True)
+    s.add_argument("--run-id", help="MLflow run to attach to (default: the run recorded next to the adapter)")
+    s.set_defaults(func=cmd_register)
+
+    s = sub.add_parser("run", help="a whole chain without Dagster: prepare -> train -> evaluate -> register")
+    s.add_argument("chain", choices=["tickets", "risk"])
+    s.add_argument("--input")
+    s.add_argument("--recipe")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("pipeline", help="materialise the Dagster assets of a chain in-process (what `make run` does)")
+    s.add_argument("chain", choices=["tickets", "risk", "all"], nargs="?", default="all")
+    s.add_argument("--input")
+    s.add_argument("--recipe")
+    s.set_defaults(func=cmd_pipeline)
+
+    r = sub.add_parser("risk", help="change risk: mine a git repo, label from incidents, prepare, evaluate")
+    rsub = r.add_subparsers(dest="risk_command", required=True)
+    s = rsub.add_parser("mine", help="mine a local git repository into the 14 change metrics + SZZ labels")
+    s.add_argument("--repo", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--since", help="only rows from this date (history metrics still use the whole history)")
+    s.add_argument("--incident-pattern", help=r"regex of incident/issue ids that mark a fix, e.g. 'INC\d{7}'")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_risk_mine)
+    s = rsub.add_parser("label", help="label changes from incidents that name the change that caused them")
+    s.add_argument("--changes", required=True)
+    s.add_argument("--incidents", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--change-id-col", default="caused_by_change")
+    s.add_argument("--incidents-only", action="store_true", help="ignore SZZ labels already in the changes file")
+    s.set_defaults(func=cmd_risk_label)
+
+    s = sub.add_parser("lineage", help="what made a registered model version, from the MLflow registry alone")
+    s.add_argument("model", help="registered model name, e.g. ticket-extractor")
+    s.add_argument("version", help="a version number or @alias, e.g. 3 or @champion")
+    s.add_argument("--verify", action="store_true", help="re-hash recorded files; exit 1 on any mismatch")
+    s.add_argument("--format", choices=["text", "json"], default="text")
+    s.set_defaults(func=cmd_lineage)
+
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line, not only before the subcommand
+    argv = [a for a in argv if a != "--debug"]
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("riskft: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the boundary where errors become exit codes
+        if debug:
+            raise
+        if isinstance(e, _user_errors()):
+            print(f"riskft: error: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"riskft: unexpected error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dagster definitions: thin assets over core/, training/ and tracking/."""

@@ -1,0 +1,38 @@
+"""Suite-wide isolation: the tests never read or write the developer's ``.riskft/`` and never touch the network.
+
+``RISKFT_HOME`` points at one temporary folder for the whole session (so the offline base model is converted once
+and shared by every test that needs it); tests that need a private home monkeypatch it again.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="riskft-test-home-"))
+
+
+def pytest_configure(config):
+    os.environ["RISKFT_HOME"] = str(_SESSION_HOME)
+    os.environ["DAGSTER_HOME"] = str(_SESSION_HOME / "dagster")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ.pop("RISKFT_TRACKING_URI", None)
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ[var] = "1"
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def session_home() -> Path:
+    """The suite's shared RISKFT_HOME (holds the converted base model cache)."""
+    return _SESSION_HOME
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
