@@ -27,7 +27,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [CliError, InputError, RecipeError, FileNotFoundError]
     try:
-        from riskft_pipeline.tracking.errors import TrackingError
+        from riskft_pipeline.tracking.client import TrackingError
 
         errors.append(TrackingError)
     except ImportError:  # tracking extras missing: nothing to add

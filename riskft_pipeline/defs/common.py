@@ -53,3 +53,19 @@ def numeric_metadata(d: dict, prefix: str = "") -> dict[str, float]:
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             out[key] = float(v)
     return out
+
+
+class user_errors:  # noqa: N801 - used as a context manager
+    """Turn an unusable-input error into a ``dg.Failure`` whose description is the one readable line, so the UI shows
+    the problem rather than a stack trace."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        from riskft_pipeline.core.config import RecipeError
+        from riskft_pipeline.core.errors import InputError
+
+        if exc is not None and isinstance(exc, (InputError, RecipeError)):
+            raise dg.Failure(description=str(exc)) from exc
+        return False

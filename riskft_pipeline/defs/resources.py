@@ -16,7 +16,7 @@ class MLflowTracking(dg.ConfigurableResource):
     tracking_uri: str = ""
 
     def resolved_uri(self) -> str:
-        from riskft_pipeline.tracking.runs import configure
+        from riskft_pipeline.tracking.client import configure
 
         uri = self.tracking_uri or os.environ.get("RISKFT_TRACKING_URI") or None
         return configure(uri)

@@ -1,0 +1,105 @@
+"""Change-risk chain: raw_changes → change_features → risk_splits → risk_adapter → risk_eval_report →
+risk_model_version. The model half is the same factory the ticket chain uses."""
+
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from riskft_pipeline import workflows
+from riskft_pipeline.core.config import load_recipe
+from riskft_pipeline.core.jsonl import sha256_file, write_json
+from riskft_pipeline.defs.common import md_table, run_dir, user_errors
+from riskft_pipeline.defs.training import model_assets, resolve_recipe
+
+GROUP = "risk"
+
+
+class RawChangesConfig(dg.Config):
+    input_path: str = Field(default="", description="k-feature CSV of changes; empty = the embedded "
+                                                         "data/changes.csv")
+    repo_path: str = Field(default="", description="a local git repository to mine instead (SZZ labels)")
+
+
+@dg.asset(group_name=GROUP, code_version="1",
+          description="Changes with the 14 Kamei metrics and a bug label: a k-feature CSV, or mined from a git repo.")
+def raw_changes(context: dg.AssetExecutionContext, config: RawChangesConfig) -> dg.Output[dict]:
+    from riskft_pipeline.core.risk.features import read_changes_csv
+
+    with user_errors():
+        if config.repo_path:
+            from riskft_pipeline.core.risk.mining import mine_repository, write_changes_csv
+
+            path = run_dir(context, "raw_changes") / "changes.csv"
+            write_changes_csv(mine_repository(config.repo_path), path)
+        else:
+            path = Path(config.input_path or workflows.default_input("risk")).resolve()
+        df = read_changes_csv(path)
+    sha = sha256_file(path)
+    bug_rate = float(df["bug"].astype(float).mean()) if "bug" in df and len(df) else float("nan")
+    return dg.Output({"path": str(path), "sha256": sha}, data_version=dg.DataVersion(sha), metadata={
+        "path": dg.MetadataValue.path(str(path)), "sha256": sha, "rows": len(df), "bug_rate": bug_rate,
+        "source": "git mining" if config.repo_path else "csv",
+    })
+
+
+@dg.asset(group_name=GROUP, code_version="1",
+          description="Validated changes (ranges, dates, duplicates); bad rows quarantined with a reason.")
+def change_features(context: dg.AssetExecutionContext, raw_changes: dict) -> dg.Output[dict]:
+    from riskft_pipeline.core.risk.features import clean_changes, read_changes_csv
+
+    result = clean_changes(read_changes_csv(raw_changes["path"]))
+    out = run_dir(context, "change_features")
+    out.mkdir(parents=True, exist_ok=True)
+    result.clean.to_parquet(out / "clean.parquet", index=False)
+    result.quarantine.to_csv(out / "quarantine.csv", index=False)
+    write_json(out / "clean_summary.json", result.summary)
+    s = result.summary
+    return dg.Output({"dir": str(out), "input_path": raw_changes["path"], "input_sha256": raw_changes["sha256"],
+                      "summary": s},
+                     data_version=dg.DataVersion(sha256_file(out / "clean.parquet")), metadata={
+        "raw_rows": s["raw_rows"], "clean_rows": s["clean_rows"], "quarantined_rows": s["quarantined_rows"],
+        "quarantine_reasons": md_table(s.get("quarantine_reasons", {}), ("reason", "rows")),
+        "folder": dg.MetadataValue.path(str(out)),
+    })
+
+
+@dg.asset(group_name=GROUP, code_version="1",
+          description="Time-ordered splits (first 80% train, its latest slice val, last 20% test) as chat JSONL; "
+                      "percentiles and tiers fitted on the training period only.")
+def risk_splits(context: dg.AssetExecutionContext, change_features: dict) -> dg.Output[dict]:
+    recipe = load_recipe(resolve_recipe("", "risk"))
+    out = run_dir(context, "risk_splits")
+    summary = workflows.prepare("risk", change_features["input_path"], out, recipe)
+    combined = "".join(summary["split_sha256"][k] for k in sorted(summary["split_sha256"]))
+    return dg.Output({"data_dir": str(out), "input_path": change_features["input_path"], "summary": summary,
+                      "data_version": combined[:64]},
+                     data_version=dg.DataVersion(combined[:64]), metadata={
+        "splits": md_table(summary["splits"], ("split", "rows")),
+        "split_sha256": md_table(summary["split_sha256"], ("split", "sha256")),
+        "folder": dg.MetadataValue.path(str(out)),
+    })
+
+
+@dg.asset_check(asset=change_features, blocking=True, description="raw_rows == clean_rows + quarantined_rows")
+def change_features_nothing_lost(change_features: dict) -> dg.AssetCheckResult:
+    s = change_features["summary"]
+    return dg.AssetCheckResult(passed=s["raw_rows"] == s["clean_rows"] + s["quarantined_rows"],
+                               metadata={k: s[k] for k in ("raw_rows", "clean_rows", "quarantined_rows")})
+
+
+@dg.asset_check(asset=risk_splits, blocking=True,
+                description="Time order holds: every train change is older than every test change; no id in two "
+                            "splits; the label-copy column never reaches a prompt.")
+def risk_splits_time_order(risk_splits: dict) -> dg.AssetCheckResult:
+    from riskft_pipeline.core.risk.checks import split_problems
+
+    problems = split_problems(Path(risk_splits["data_dir"]))
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
+
+
+risk_model_assets = model_assets(task="risk", prefix="risk", splits_asset="risk_splits", group=GROUP)
+
+assets = [raw_changes, change_features, risk_splits, *risk_model_assets.assets]
+asset_checks = [change_features_nothing_lost, risk_splits_time_order, *risk_model_assets.checks]

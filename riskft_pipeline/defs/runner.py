@@ -1,0 +1,48 @@
+"""Materialise a chain in-process against the persistent instance under ``$DAGSTER_HOME`` (what ``make run`` does),
+so the runs, materialisations and check results then show in ``make ui``."""
+
+from __future__ import annotations
+
+import time
+
+JOBS = {"tickets": "tickets_chain", "risk": "risk_chain"}
+ROOT_ASSET = {"tickets": "raw_tickets", "risk": "raw_changes"}
+
+
+def run_config(chain: str, input_path: str | None, recipe: str | None) -> dict:
+    ops: dict = {}
+    if input_path:
+        ops[ROOT_ASSET[chain]] = {"config": {"input_path": input_path}}
+    if recipe:
+        ops[f"{'ticket' if chain == 'tickets' else 'risk'}_adapter"] = {"config": {"recipe": recipe}}
+    return {"ops": ops} if ops else {}
+
+
+def materialize_chain(chain: str, *, input_path: str | None = None, recipe: str | None = None) -> bool:
+    """Run ``tickets``, ``risk`` or ``all``; prints a per-chain timing line. Returns True when every run succeeded."""
+    from dagster import DagsterInstance
+
+    from riskft_pipeline.definitions import defs
+    from riskft_pipeline.home import init_home
+
+    init_home()
+    chains = ["tickets", "risk"] if chain == "all" else [chain]
+    if chain == "all" and (input_path or recipe):
+        raise ValueError("--input/--recipe need a single chain (tickets or risk)")
+    ok = True
+    with DagsterInstance.get() as instance:
+        for name in chains:
+            job = defs.resolve_job_def(JOBS[name])
+            t0 = time.perf_counter()
+            result = job.execute_in_process(instance=instance, run_config=run_config(name, input_path, recipe),
+                                            raise_on_error=False)
+            took = time.perf_counter() - t0
+            status = "succeeded" if result.success else "FAILED"
+            print(f"[riskft] {name} chain {status} in {took:.0f} s (dagster run {result.run_id})", flush=True)
+            if result.success:
+                for key in (f"{'ticket' if name == 'tickets' else 'risk'}_model_version",):
+                    reg = result.output_for_node(key)
+                    print(f"[riskft]   {reg['model_name']} v{reg['version']}: "
+                          f"{'promoted to champion' if reg['promoted'] else 'not promoted'} ({reg['reason']})")
+            ok = ok and result.success
+    return ok

@@ -1,0 +1,121 @@
+"""The model half of both chains, written once: ``<prefix>_adapter`` → ``<prefix>_eval_report`` →
+``<prefix>_model_version`` over a splits asset, plus the blocking gate check on the report."""
+
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from riskft_pipeline import paths, workflows
+from riskft_pipeline.core.config import load_recipe
+from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.defs.common import image, md_table, run_dir, user_errors
+from riskft_pipeline.defs.resources import MLflowTracking
+
+
+class TrainingConfig(dg.Config):
+    recipe: str = Field(default="", description="recipe YAML (path or file name in configs/); empty = the "
+                                                     "task's CPU default")
+
+
+def resolve_recipe(value: str, task: str) -> Path:
+    if not value:
+        return workflows.default_recipe(task)
+    p = Path(value)
+    return p if p.exists() else paths.configs_dir() / value
+
+
+@dataclass(frozen=True)
+class ModelAssets:
+    assets: list
+    checks: list
+
+
+def model_assets(*, task: str, prefix: str, splits_asset: str, group: str) -> ModelAssets:
+    adapter_name, report_name, version_name = f"{prefix}_adapter", f"{prefix}_eval_report", f"{prefix}_model_version"
+
+    @dg.asset(name=adapter_name, group_name=group, code_version="1", ins={"splits": dg.AssetIn(splits_asset)},
+              description=f"LoRA adapter trained on {splits_asset} per the recipe; one MLflow run per training.")
+    def adapter(context: dg.AssetExecutionContext, config: TrainingConfig, mlflow: MLflowTracking,
+                splits: dict) -> dg.Output[dict]:
+        recipe_path = resolve_recipe(config.recipe, task)
+        with user_errors():
+            recipe = load_recipe(recipe_path)
+        if recipe.task != task:
+            raise dg.Failure(f"recipe {recipe_path} is not a {task} recipe")
+        out = run_dir(context, adapter_name)
+        result = workflows.train(recipe_path, Path(splits["data_dir"]), out, tracking_uri=mlflow.resolved_uri(),
+                                 tags={"riskft.dagster_run_id": context.run.run_id},
+                                 input_path=splits.get("input_path"))
+        adapter_dir = Path(result["adapter_dir"])
+        value = {"adapter_dir": str(adapter_dir), "data_dir": splits["data_dir"], "recipe_path": str(recipe_path),
+                 "mlflow_run_id": result["mlflow_run_id"], "splits_data_version": splits.get("data_version")}
+        curve = [{"step": s, "loss": round(loss, 4)} for s, loss in result.get("loss_curve", [])]
+        return dg.Output(value, data_version=dg.DataVersion(sha256_file(adapter_dir / "adapter_model.safetensors")),
+                         metadata={
+            "recipe": str(recipe_path.name), "steps": result["steps"],
+            "train_runtime_s": result["train_runtime_s"], "tokens_per_s": result.get("tokens_per_s") or 0.0,
+            "final_loss": result.get("final_loss") or float("nan"),
+            "train_examples": result["n_train_examples"], "dropped_too_long": result["n_dropped_too_long"],
+            "loss_curve": md_table(curve[-30:]) if curve else "none",
+            "base_model": str(result["base_model"].get("name")), "mlflow_run_id": str(result["mlflow_run_id"]),
+            "adapter_dir": dg.MetadataValue.path(str(adapter_dir)),
+        })
+
+    gate_spec = dg.AssetCheckSpec(name="gate", asset=report_name, blocking=True,
+                                  description="Usable for promotion: a finite primary metric and at least the "
+                                              "recipe's minimum valid-JSON rate.")
+
+    @dg.asset(name=report_name, group_name=group, code_version="1", ins={"adapter": dg.AssetIn(adapter_name)},
+              check_specs=[gate_spec],
+              description="Evaluation on the test split, side by side with baselines computed in the same run.")
+    def eval_report(context: dg.AssetExecutionContext, adapter: dict):
+        out = run_dir(context, report_name)
+        report = workflows.evaluate(Path(adapter["adapter_dir"]), Path(adapter["data_dir"]), out)
+        primary = report["primary_metric"]
+        value = {"report_path": str(out / "report.json"), "out_dir": str(out), "primary_metric": primary,
+                 "valid_json_rate": report.get("valid_json_rate")}
+        metadata = {"primary_metric": f"{primary['name']} = {primary['value']:.4f}",
+                    "n_test": report.get("n_test", 0), "report_dir": dg.MetadataValue.path(str(out))}
+        if (out / "report.md").is_file():
+            metadata["report"] = dg.MetadataValue.md((out / "report.md").read_text(encoding="utf-8"))
+        for png in sorted(out.glob("*.png"))[:4]:
+            metadata[f"plot_{png.stem}"] = image(png)
+        yield dg.Output(value, data_version=dg.DataVersion(sha256_file(out / "report.json")), metadata=metadata)
+        yield gate_check(report, load_recipe(adapter["recipe_path"]).register.min_valid_json_rate)
+
+    @dg.asset(name=version_name, group_name=group, code_version="1",
+              ins={"adapter": dg.AssetIn(adapter_name), "report": dg.AssetIn(report_name)},
+              description="The adapter registered as a new MLflow model version; `champion` moves only if better.")
+    def model_version(context: dg.AssetExecutionContext, mlflow: MLflowTracking, adapter: dict,
+                      report: dict) -> dg.Output[dict]:
+        registration = workflows.register(
+            Path(adapter["adapter_dir"]), Path(report["report_path"]), run_id=adapter["mlflow_run_id"],
+            dagster_run_id=context.run.run_id, tracking_uri=mlflow.resolved_uri(),
+            data_versions={splits_asset: adapter.get("splits_data_version")},
+        )
+        prev = registration.get("previous_champion") or {}
+        return dg.Output(registration, metadata={
+            "model": registration["model_name"], "version": str(registration["version"]),
+            "promoted": bool(registration["promoted"]), "reason": registration["reason"],
+            "previous_champion": str(prev.get("version", "none")), "model_uri": registration["model_uri"],
+            "mlflow_run_id": adapter["mlflow_run_id"],
+        })
+
+    return ModelAssets(assets=[adapter, eval_report, model_version], checks=[])
+
+
+def gate_check(report: dict, min_valid_json_rate: float) -> dg.AssetCheckResult:
+    """The report's gate: a finite primary metric, and valid JSON often enough (tickets)."""
+    value = report["primary_metric"]["value"]
+    ok_metric = isinstance(value, (int, float)) and math.isfinite(value)
+    rate = report.get("valid_json_rate")
+    ok_json = rate is None or rate >= min_valid_json_rate
+    return dg.AssetCheckResult(check_name="gate", passed=bool(ok_metric and ok_json), metadata={
+        "primary_metric": float(value) if ok_metric else float("nan"),
+        "valid_json_rate": float(rate) if rate is not None else float("nan"),
+        "min_valid_json_rate": float(min_valid_json_rate),
+    })

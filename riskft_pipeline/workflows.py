@@ -1,0 +1,240 @@
+"""The steps of both chains as plain functions, shared by the CLI (``riskft train/evaluate/register/run``) and the
+Dagster assets, so each asset body stays a few lines and every step runs without Dagster.
+
+A training step writes ``OUT/run.json`` next to ``OUT/adapter/``: which data, recipe and MLflow run made the adapter.
+Evaluation and registration read it, so ``riskft register --adapter OUT/adapter --report …`` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from riskft_pipeline import paths
+from riskft_pipeline.core.config import Recipe, load_recipe, recipe_dict
+from riskft_pipeline.core.errors import InputError
+from riskft_pipeline.core.jsonl import sha256_file, write_json
+
+EXPERIMENTS = {"tickets": "ticket-extractor", "risk": "change-risk"}
+DEFAULT_RECIPES = {"tickets": "tickets_cpu.yaml", "risk": "risk_cpu.yaml"}
+DEFAULT_INPUTS = {"tickets": "tickets.csv", "risk": "changes.csv"}
+RUN_INFO = "run.json"
+SPLITS = ("train", "val", "test")
+
+
+def default_recipe(task: str) -> Path:
+    return paths.configs_dir() / DEFAULT_RECIPES[task]
+
+
+def default_input(task: str) -> Path:
+    return paths.embedded_data_dir() / DEFAULT_INPUTS[task]
+
+
+def new_run_dir(task: str) -> Path:
+    """A fresh folder per run, so overlapping runs never share paths."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return paths.runs_dir() / task / f"{stamp}-{uuid.uuid4().hex[:8]}"
+
+
+# --- prepare ---------------------------------------------------------------------------------------------------
+
+
+def prepare(task: str, input_path: str | Path, out_dir: str | Path, recipe: Recipe) -> dict:
+    """Raw file → validated rows + quarantine → chat JSONL splits and ``summary.json`` in ``out_dir``."""
+    input_path = Path(input_path)
+    if task == "tickets":
+        from riskft_pipeline.core.tickets.prepare import prepare as prepare_tickets
+
+        summary = prepare_tickets(input_path, out_dir)
+    else:
+        from riskft_pipeline.core.risk.examples import prepare_risk
+
+        summary = prepare_risk(input_path, out_dir, recipe.risk, max_train_examples=recipe.train.max_train_examples,
+                               seed=recipe.train.seed)
+    return summary
+
+
+# --- train -----------------------------------------------------------------------------------------------------
+
+
+def train(recipe_path: str | Path, data_dir: Path, out_dir: Path, *, track: bool = True,
+          tracking_uri: str | None = None, tags: dict[str, Any] | None = None,
+          input_path: str | Path | None = None, progress: bool = True) -> dict:
+    """Fine-tune per recipe on ``data_dir``; with ``track`` one MLflow run receives params, the loss curve and
+    (later) the evaluation. Returns the trainer's result plus ``mlflow_run_id``."""
+    from riskft_pipeline.training.sft import train as sft_train
+
+    recipe_path = Path(recipe_path)
+    recipe = load_recipe(recipe_path)
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    _require_splits(data_dir)
+    run = None
+    callbacks = []
+    if track:
+        from riskft_pipeline.tracking.runs import metrics_callback, start_training_run
+
+        run_tags = {"riskft.data_dir": str(data_dir), **_data_tags(data_dir), **(tags or {})}
+        run = start_training_run(EXPERIMENTS[recipe.task], f"{recipe.name}-{out_dir.name}", recipe=recipe,
+                                 tags=run_tags, recipe_path=recipe_path, tracking_uri=tracking_uri)
+        callbacks.append(metrics_callback(run.run_id, run.tracking_uri))
+    try:
+        result = sft_train(recipe, data_dir, out_dir, callbacks=callbacks, progress=progress)
+    except BaseException:
+        if run is not None:
+            run.end("FAILED")
+        raise
+    info = {
+        "task": recipe.task,
+        "recipe_path": str(recipe_path.resolve()),
+        "data_dir": str(data_dir.resolve()),
+        "input_path": str(Path(input_path).resolve()) if input_path else None,
+        "mlflow_run_id": run.run_id if run else None,
+        "tracking_uri": run.tracking_uri if run else None,
+    }
+    write_json(out_dir / RUN_INFO, info)
+    if run is not None:
+        from riskft_pipeline.tracking.runs import log_metrics
+
+        log_metrics(run.run_id, {f"train/{k}": v for k, v in result.items() if _is_number(v)},
+                    tracking_uri=run.tracking_uri)
+        run.end("FINISHED")
+    return {**result, "mlflow_run_id": info["mlflow_run_id"]}
+
+
+# --- evaluate --------------------------------------------------------------------------------------------------
+
+
+def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: str | Path | None = None,
+             progress: bool = True, log_to_run: bool = True) -> dict:
+    """Evaluate on ``data_dir/test.jsonl`` with baselines in the same run; log to the adapter's MLflow run."""
+    adapter_dir, data_dir, out_dir = Path(adapter_dir), Path(data_dir), Path(out_dir)
+    meta = adapter_meta(adapter_dir)
+    recipe = load_recipe(recipe_path) if recipe_path else Recipe.model_validate(meta["recipe"])
+    if recipe.task == "tickets":
+        from riskft_pipeline.training.evaluate import evaluate_tickets
+
+        report = evaluate_tickets(adapter_dir, data_dir, out_dir, recipe=recipe, progress=progress)
+    else:
+        from riskft_pipeline.training.evaluate_risk import evaluate_risk
+
+        report = evaluate_risk(adapter_dir, data_dir, out_dir, recipe=recipe, progress=progress)
+    info = run_info(adapter_dir)
+    if log_to_run and info.get("mlflow_run_id"):
+        from riskft_pipeline.tracking.runs import log_report
+
+        log_report(info["mlflow_run_id"], report, out_dir, tracking_uri=info.get("tracking_uri"))
+    return report
+
+
+# --- register --------------------------------------------------------------------------------------------------
+
+
+def register(adapter_dir: Path, report: Path | dict, *, run_id: str | None = None,
+             dagster_run_id: str | None = None, data_versions: dict | None = None,
+             tracking_uri: str | None = None) -> dict:
+    """Register the adapter as a new model version with full lineage; the champion gate decides promotion."""
+    from riskft_pipeline.tracking.registry import register_adapter
+
+    adapter_dir = Path(adapter_dir)
+    if not isinstance(report, dict):
+        report_path = Path(report)
+        if not report_path.is_file():
+            raise InputError(f"report not found: {report_path}")
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    meta = adapter_meta(adapter_dir)
+    recipe = Recipe.model_validate(meta["recipe"])
+    info = run_info(adapter_dir)
+    run_id = run_id or info.get("mlflow_run_id")
+    if not run_id:
+        raise InputError(f"no MLflow run recorded for {adapter_dir}; pass --run-id")
+    lineage = build_lineage(info, dagster_run_id=dagster_run_id, data_versions=data_versions)
+    return register_adapter(
+        run_id=run_id, adapter_dir=adapter_dir, report=report, model_name=recipe.register.model_name,
+        primary_metric=recipe.register.primary_metric, lineage=lineage, task=recipe.task,
+        min_valid_json_rate=recipe.register.min_valid_json_rate,
+        tracking_uri=tracking_uri or info.get("tracking_uri"),
+    )
+
+
+def build_lineage(info: dict, *, dagster_run_id: str | None = None, data_versions: dict | None = None) -> dict:
+    """What the registry records about the data: input file and splits, each with path and sha256."""
+    data_dir = Path(info["data_dir"])
+    summary = _read_summary(data_dir)
+    lineage: dict[str, Any] = {
+        "splits": {name: {"path": str(data_dir / f"{name}.jsonl"),
+                          "sha256": summary.get("split_sha256", {}).get(name)
+                          or sha256_file(data_dir / f"{name}.jsonl")} for name in SPLITS},
+        "test_split": "test",
+        "dagster_run_id": dagster_run_id,
+        "data_versions": data_versions or {},
+    }
+    if summary.get("input_sha256"):
+        lineage["input"] = {"path": info.get("input_path") or "", "sha256": summary["input_sha256"]}
+    return lineage
+
+
+# --- the whole chain without Dagster ------------------------------------------------------------------------------
+
+
+def run_chain(task: str, *, input_path: str | Path | None = None, recipe_path: str | Path | None = None,
+              progress: bool = True) -> dict:
+    """prepare → train → evaluate → register in a fresh run folder (``riskft run tickets|risk``)."""
+    input_path = Path(input_path) if input_path else default_input(task)
+    recipe_path = Path(recipe_path) if recipe_path else default_recipe(task)
+    recipe = load_recipe(recipe_path)
+    if recipe.task != task:
+        raise InputError(f"recipe {recipe_path} is for task {recipe.task!r}, not {task!r}")
+    root = new_run_dir(task)
+    summary = prepare(task, input_path, root / "data", recipe)
+    trained = train(recipe_path, root / "data", root / "train", input_path=input_path, progress=progress)
+    adapter = Path(trained["adapter_dir"])
+    report = evaluate(adapter, root / "data", root / "eval", progress=progress)
+    registration = register(adapter, report)
+    return {"run_dir": str(root), "data": {k: summary.get(k) for k in ("raw_rows", "clean_rows",
+                                                                       "quarantined_rows", "splits")},
+            "train": {k: trained.get(k) for k in ("steps", "train_runtime_s", "tokens_per_s", "final_loss")},
+            "primary_metric": report.get("primary_metric"), "registration": registration}
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+
+
+def adapter_meta(adapter_dir: Path) -> dict:
+    meta_path = Path(adapter_dir) / "riskft_adapter.json"
+    if not meta_path.is_file():
+        raise InputError(f"{adapter_dir} is not a riskft adapter folder (no riskft_adapter.json)")
+    return json.loads(meta_path.read_text(encoding="utf-8"))
+
+
+def run_info(adapter_dir: Path) -> dict:
+    """``run.json`` beside the adapter folder (empty when the adapter was copied elsewhere)."""
+    p = Path(adapter_dir).parent / RUN_INFO
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+
+
+def _require_splits(data_dir: Path) -> None:
+    missing = [f"{n}.jsonl" for n in ("train", "val") if not (data_dir / f"{n}.jsonl").is_file()]
+    if missing:
+        raise InputError(f"{data_dir} lacks {', '.join(missing)}: run `riskft tickets prepare` first")
+
+
+def _read_summary(data_dir: Path) -> dict:
+    p = data_dir / "summary.json"
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+
+
+def _data_tags(data_dir: Path) -> dict[str, str]:
+    summary = _read_summary(data_dir)
+    tags = {"riskft.input_sha256": summary.get("input_sha256")}
+    tags.update({f"riskft.split_sha256.{k}": v for k, v in summary.get("split_sha256", {}).items()})
+    return {k: v for k, v in tags.items() if v}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+__all__ = ["prepare", "train", "evaluate", "register", "run_chain", "build_lineage", "recipe_dict"]
