@@ -75,12 +75,10 @@ def cmd_tickets_prepare(args) -> int:
 
 
 def cmd_tickets_generate(args) -> int:
-    from riskft_pipeline.core.jsonl import atomic_write
-    from riskft_pipeline.core.tickets.generate import generate_tickets
+    from riskft_pipeline.core.tickets.generate import generate_tickets, write_tickets_csv
 
     df = generate_tickets(args.rows, seed=args.seed)
-    with atomic_write(args.out) as f:
-        df.to_csv(f, index=False)
+    write_tickets_csv(df, args.out)
     print(f"wrote {len(df)} rows to {args.out}")
     return 0
 

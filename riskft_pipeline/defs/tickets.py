@@ -50,7 +50,7 @@ def clean_tickets(context: dg.AssetExecutionContext, raw_tickets: dict) -> dg.Ou
     write_json(out / "clean_summary.json", result.summary)
     s = result.summary
     value = {"dir": str(out), "input_path": raw_tickets["path"], "input_sha256": raw_tickets["sha256"],
-             "summary": s}
+             "encoding": raw_tickets["encoding"], "warnings": raw_tickets["warnings"], "summary": s}
     preview = result.clean.drop(columns=["date"], errors="ignore").head(5).to_dict("records")
     return dg.Output(value, data_version=dg.DataVersion(sha256_file(out / "clean.parquet")), metadata={
         "raw_rows": s["raw_rows"], "clean_rows": s["clean_rows"], "quarantined_rows": s["quarantined_rows"],
@@ -73,9 +73,11 @@ def ticket_splits(context: dg.AssetExecutionContext, clean_tickets: dict) -> dg.
                          json.loads((src / "clean_summary.json").read_text()))
     examples = build_examples(result.clean, assign_splits(result.clean))
     out = run_dir(context, "ticket_splits")
-    summary = write_prepared(out, result, examples, clean_tickets["input_sha256"])
-    value = {"data_dir": str(out), "input_path": clean_tickets["input_path"], "summary": summary}
+    summary = write_prepared(out, result, examples, clean_tickets["input_sha256"],
+                             {"encoding": clean_tickets["encoding"], "warnings": clean_tickets["warnings"]})
     combined = "".join(summary["split_sha256"][k] for k in sorted(summary["split_sha256"]))
+    value = {"data_dir": str(out), "input_path": clean_tickets["input_path"], "summary": summary,
+             "data_version": combined[:64]}
     return dg.Output(value, data_version=dg.DataVersion(combined[:64]), metadata={
         "splits": md_table(summary["splits"], ("split", "rows")),
         "train_rows": summary["splits"]["train"], "val_rows": summary["splits"]["val"],
@@ -126,7 +128,7 @@ def ticket_splits_no_leakage(ticket_splits: dict) -> dg.AssetCheckResult:
 def ticket_splits_no_pii(ticket_splits: dict) -> dg.AssetCheckResult:
     from riskft_pipeline.core.tickets.checks import pii_findings
 
-    findings = pii_findings(Path(ticket_splits["data_dir"]))
+    findings = pii_findings(Path(ticket_splits["data_dir"]), raw_csv=ticket_splits["input_path"])
     return dg.AssetCheckResult(passed=not findings, metadata={"findings": len(findings),
                                                               "examples": "\n".join(findings[:5]) or "none"})
 
