@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -90,22 +91,26 @@ class RiskConfig(_Strict):
         return self
 
 
-class Recipe(_Strict):
-    name: str
-    task: Literal["tickets", "risk"] = "tickets"
-    description: str = ""
-    base_model: BaseModelConfig = BaseModelConfig()
-    lora: LoraConfigModel = LoraConfigModel()
-    train: TrainConfig = TrainConfig()
-    eval: EvalConfig = EvalConfig()
-    register: RegisterConfig = RegisterConfig()
-    risk: RiskConfig | None = None
+with warnings.catch_warnings():
+    # ``register`` is the natural YAML key; pydantic only warns that it hides ABCMeta.register on the class.
+    warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
 
-    @model_validator(mode="after")
-    def _risk_section(self) -> Recipe:
-        if self.task == "risk" and self.risk is None:
-            object.__setattr__(self, "risk", RiskConfig())
-        return self
+    class Recipe(_Strict):
+        name: str
+        task: Literal["tickets", "risk"] = "tickets"
+        description: str = ""
+        base_model: BaseModelConfig = BaseModelConfig()
+        lora: LoraConfigModel = LoraConfigModel()
+        train: TrainConfig = TrainConfig()
+        eval: EvalConfig = EvalConfig()
+        register: RegisterConfig = RegisterConfig()
+        risk: RiskConfig | None = None
+
+        @model_validator(mode="after")
+        def _risk_section(self) -> Recipe:
+            if self.task == "risk" and self.risk is None:
+                object.__setattr__(self, "risk", RiskConfig())
+            return self
 
 
 class RecipeError(ValueError):
