@@ -53,7 +53,7 @@ def prepare(task: str, input_path: str | Path, out_dir: str | Path, recipe: Reci
         from riskft_pipeline.core.risk.examples import prepare_risk
 
         summary = prepare_risk(input_path, out_dir, recipe.risk, max_train_examples=recipe.train.max_train_examples,
-                               seed=recipe.train.seed)
+                               seed=recipe.train.seed, include_text=recipe.risk.include_text)
     return summary
 
 
@@ -194,7 +194,8 @@ def run_chain(task: str, *, input_path: str | Path | None = None, recipe_path: s
     report = evaluate(adapter, root / "data", root / "eval", progress=progress)
     registration = register(adapter, report)
     return {"run_dir": str(root), "data": {k: summary.get(k) for k in ("raw_rows", "clean_rows",
-                                                                       "quarantined_rows", "splits")},
+                                                                       "quarantined_rows", "splits", "examples")
+                                           if k in summary},
             "train": {k: trained.get(k) for k in ("steps", "train_runtime_s", "tokens_per_s", "final_loss")},
             "primary_metric": report.get("primary_metric"), "registration": registration}
 

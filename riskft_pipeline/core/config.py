@@ -82,6 +82,8 @@ class RiskConfig(_Strict):
     test_fraction: float = Field(0.2, gt=0, lt=0.9)
     justification: bool = Field(True, description="generate justifications for the test split (slow on CPU)")
     max_justified_examples: int | None = Field(64, ge=1)
+    include_text: bool = Field(True, description="put the commit message and diff summary in the prompt when the "
+                                                 "changes carry them (False = metrics only, for comparison)")
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskConfig:

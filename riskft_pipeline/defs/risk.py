@@ -76,7 +76,7 @@ def risk_splits(context: dg.AssetExecutionContext, change_features: dict) -> dg.
     return dg.Output({"data_dir": str(out), "input_path": change_features["input_path"], "summary": summary,
                       "data_version": combined[:64]},
                      data_version=dg.DataVersion(combined[:64]), metadata={
-        "splits": md_table(summary["splits"], ("split", "rows")),
+        "examples": md_table(summary["examples"], ("split", "rows")),
         "split_sha256": md_table(summary["split_sha256"], ("split", "sha256")),
         "folder": dg.MetadataValue.path(str(out)),
     })

@@ -1,0 +1,316 @@
+"""Evaluate a change-risk adapter on the time split, side by side with the literature's baselines fitted in the same
+run on the same rows (LApredict, logistic regression, gradient-boosted trees).
+
+Ranking score without generating text: one forward pass per change over ``prompt + '{"risk": "'`` gives the three
+tier probabilities, ``score = P(high) + 0.5·P(medium)``. Scoring runs in fp32 whatever the training dtype (bf16
+autocast cost .07 AUC in a trial). The F1 threshold of every method is chosen on the validation split. Justifications
+are generated only for a seeded sample of the test split (``recipe.risk.max_justified_examples``) and each is checked
+by :func:`~riskft_pipeline.core.risk.faithful.check_faithful`.
+
+Writes ``predictions.jsonl``, ``roc.png``, ``report.md`` and, last, ``report.json`` into ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskft_pipeline.core.config import BaseModelConfig, Recipe, RiskConfig, recipe_hash
+from riskft_pipeline.core.errors import InputError
+from riskft_pipeline.core.jsonl import atomic_write, read_jsonl, sha256_file, write_json, write_jsonl
+from riskft_pipeline.core.metrics import roc_auc
+from riskft_pipeline.core.risk.baselines import BASELINES, fit_baselines, score_method
+from riskft_pipeline.core.risk.context import HistoryStats
+from riskft_pipeline.core.risk.examples import load_context
+from riskft_pipeline.core.risk.faithful import check_faithful
+from riskft_pipeline.core.risk.features import ID
+from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, parse_answer
+
+METHODS: tuple[str, ...] = ("model", *BASELINES)
+METRICS: tuple[str, ...] = ("auc", "f1", "recall_at_20_effort", "effort_at_20_recall", "popt")
+PUBLISHED_ANCHORS = {
+    "metric": "test AUC on the 80/20 time split (ISSTA'21 'Deep Just-In-Time Defect Prediction: How Far Are We?')",
+    "lapredict": {"qt": 0.744, "openstack": 0.749},
+    "deepjit_cc2vec_best": {"qt": 0.694, "openstack": 0.725},
+    "random_forest_14_features": {"qt": 0.739, "openstack": 0.760},
+    "simcom_features_plus_code": {"qt": 0.771, "openstack": 0.776},
+    "trial_smollm2_135m_1500_examples": {"openstack": 0.762},
+}
+
+
+# --- inputs ----------------------------------------------------------------------------------------------------
+
+
+def _read(data_dir: Path, name: str) -> list[dict]:
+    path = data_dir / f"{name}.jsonl"
+    if not path.is_file():
+        raise InputError(f"{path} not found (expected the output of `riskft risk prepare`)")
+    return read_jsonl(path)
+
+
+def _cap(rows: list[dict], limit: int | None, seed: int) -> list[dict]:
+    """A seeded sample in file (date) order when the recipe caps evaluation (CPU); None = every row."""
+    if limit is None or limit >= len(rows):
+        return rows
+    keep = sorted(random.Random(seed).sample(range(len(rows)), limit))
+    return [rows[i] for i in keep]
+
+
+def _prompts(rows: Sequence[dict]) -> list[list[dict]]:
+    """System + user turns (the assistant turn, the training target, is what is being predicted)."""
+    return [[m for m in r["messages"] if m["role"] != "assistant"] for r in rows]
+
+
+def _fp32(base: BaseModelConfig) -> BaseModelConfig:
+    return base.model_copy(update={"dtype": "float32", "load_in_4bit": False})
+
+
+# --- model -----------------------------------------------------------------------------------------------------
+
+
+def tier_scores(probs: np.ndarray) -> np.ndarray:
+    """``P(high) + 0.5·P(medium)``: half the expected tier (low=0, medium=1, high=2)."""
+    return probs[:, 2] + 0.5 * probs[:, 1]
+
+
+def tier_bug_rates(tiers: Sequence[str], labels: Sequence[int]) -> tuple[dict, dict]:
+    """Observed bug rate and count per predicted tier (NaN for a tier never predicted)."""
+    tiers, labels = np.asarray(tiers), np.asarray(labels, dtype=float)
+    rates = {t: float(labels[tiers == t].mean()) if (tiers == t).any() else float("nan") for t in TIERS}
+    return rates, {t: int((tiers == t).sum()) for t in TIERS}
+
+
+def _justify(model, tok, rows: list[dict], clean: pd.DataFrame, stats: HistoryStats, recipe: Recipe,
+             progress: bool) -> list[dict]:
+    """Generate answers for a sample of test rows and check every justification against the change's metrics."""
+    from riskft_pipeline.training.infer import generate
+
+    texts = generate(model, tok, _prompts(rows), batch_size=recipe.eval.batch_size,
+                     max_new_tokens=recipe.eval.max_new_tokens, progress=progress)
+    by_id = clean.set_index(ID)
+    out = []
+    for row, text in zip(rows, texts):
+        parsed = parse_answer(text)
+        facts = by_id.loc[str(row["id"])].to_dict()
+        faith = check_faithful(parsed["justification"] if parsed else None, facts, stats)
+        out.append({"id": row["id"], "raw": text, "parsed": parsed, "faithful": faith.ok,
+                    "violations": faith.violations, "n_claims": len(faith.claims)})
+    return out
+
+
+def run_model(adapter_dir: Path, base: BaseModelConfig, val: list[dict], test: list[dict], sample: list[dict],
+              clean: pd.DataFrame, stats: HistoryStats, recipe: Recipe, progress: bool) -> dict:
+    """Tier probabilities for val and test (one forward pass each, fp32) and justifications for ``sample``."""
+    from riskft_pipeline.training.infer import choice_probabilities, load_for_inference
+
+    t0 = time.perf_counter()
+    model, tok = load_for_inference(adapter_dir, _fp32(base), merge=recipe.eval.merge_adapter)
+    t1 = time.perf_counter()
+    kw = {"choices": TIERS, "answer_prefix": ANSWER_PREFIX, "batch_size": recipe.eval.batch_size}
+    p_test = choice_probabilities(model, tok, _prompts(test), progress=progress, **kw)
+    t2 = time.perf_counter()
+    p_val = choice_probabilities(model, tok, _prompts(val), progress=progress, **kw)
+    t3 = time.perf_counter()
+    justified = _justify(model, tok, sample, clean, stats, recipe, progress) if sample else []
+    t4 = time.perf_counter()
+    del model
+    gc.collect()
+    timing = {"load_s": round(t1 - t0, 2), "score_test_s": round(t2 - t1, 2), "score_val_s": round(t3 - t2, 2),
+              "test_examples_per_s": round(len(test) / (t2 - t1), 2) if t2 > t1 else None,
+              "justify_s": round(t4 - t3, 2)}
+    return {"p_test": p_test, "p_val": p_val, "justified": justified, "timing": timing}
+
+
+# --- report ----------------------------------------------------------------------------------------------------
+
+
+def _labels(rows: Sequence[dict]) -> np.ndarray:
+    return np.array([int(r["label"]) for r in rows])
+
+
+def _efforts(rows: Sequence[dict]) -> np.ndarray:
+    return np.array([float(r["effort"]) for r in rows])
+
+
+def _rounded(d: dict) -> dict:
+    """4 decimals; NaN (e.g. AUC of a one-class sample) becomes None so report.json stays strict JSON."""
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else round(v, 4) if isinstance(v, float) else v)
+            for k, v in d.items()}
+
+
+def build_report(methods: dict, tiers_pred: list[str], y_test: np.ndarray, justified: list[dict], context: dict
+                 ) -> dict:
+    rates, counts = tier_bug_rates(tiers_pred, y_test)
+    n_just = len(justified)
+    auc = methods["model"]["auc"]
+    return {
+        "methods": {m: _rounded(methods[m]) for m in METHODS},
+        "tier_bug_rates": _rounded(rates),
+        "tier_counts": counts,
+        "tier_rates_rise": bool(rates["low"] < rates["medium"] < rates["high"]),  # False when a tier is empty
+        "faithful_rate": round(sum(j["faithful"] for j in justified) / n_just, 4) if n_just else None,
+        "valid_answer_rate": round(sum(j["parsed"] is not None for j in justified) / n_just, 4) if n_just else None,
+        "n_justified": n_just,
+        "primary_metric": {"name": "test_auc", "value": round(auc, 4) if np.isfinite(auc) else None},
+        "n_test": len(y_test),
+        "test_bug_rate": round(float(y_test.mean()), 4) if len(y_test) else None,
+        "published_anchors": PUBLISHED_ANCHORS,
+        **context,
+    }
+
+
+def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | Path, *, recipe: Recipe | None = None,
+                  progress: bool = True) -> dict:
+    """Score ``data_dir``'s test split with the adapter and the baselines; write and return the report.
+
+    ``data_dir`` is the output of :func:`~riskft_pipeline.core.risk.examples.prepare_risk`. With
+    ``recipe.eval.max_test_examples`` set (CPU), a seeded sample of the test and validation splits is scored and
+    every baseline is scored on exactly the same test rows; ``report["full_test_set"]`` says which.
+    """
+    from riskft_pipeline.training.infer import read_adapter_meta
+
+    adapter_dir, data_dir, out_dir = Path(adapter_dir), Path(data_dir), Path(out_dir)
+    t_start = time.perf_counter()
+    meta = read_adapter_meta(adapter_dir)
+    recipe = recipe or Recipe.model_validate(meta["recipe"])
+    risk_cfg = recipe.risk or RiskConfig()
+    seed, cap = recipe.train.seed, recipe.eval.max_test_examples
+    stats, tier_def = load_context(data_dir)
+    all_test = _read(data_dir, "test")
+    test, val = _cap(all_test, cap, seed), _cap(_read(data_dir, "val"), cap, seed)
+    clean = pd.read_parquet(data_dir / "clean.parquet")
+    sample = _cap(test, risk_cfg.max_justified_examples, seed + 1) if risk_cfg.justification else []
+
+    base = BaseModelConfig(**meta["base_model"]["config"])
+    run = run_model(adapter_dir, base, val, test, sample, clean, stats, recipe, progress)
+    y_test, y_val = _labels(test), _labels(val)
+    methods = {"model": score_method(y_val, tier_scores(run["p_val"]), y_test, tier_scores(run["p_test"]),
+                                     _efforts(test))}
+    t0 = time.perf_counter()
+    frames = {name: clean[clean["split"] == name] for name in ("train", "val", "test")}
+    test_frame = frames["test"].set_index(ID).loc[[str(r["id"]) for r in test]].reset_index()
+    baseline_metrics, baseline_scores = fit_baselines(frames["train"], frames["val"], test_frame, seed=seed)
+    methods.update(baseline_metrics)
+    tiers_pred = [TIERS[i] for i in run["p_test"].argmax(axis=1)]
+    summary = _summary(data_dir)
+    context = {
+        "split": summary.get("split", {}),
+        "full_test_set": len(test) == len(all_test),
+        "tier_definition": tier_def.to_dict(),
+        "history": {"n_train": stats.n_train, "base_rate": round(stats.base_rate, 4),
+                    "train_period": stats.train_period},
+        "model_score": "P(high) + 0.5*P(medium), fp32, one forward pass; F1 threshold chosen on validation",
+        "text_columns": summary.get("text_columns", []),
+        "n_train_examples": meta.get("train", {}).get("n_train_examples"),
+        "train": {k: meta.get("train", {}).get(k) for k in ("train_runtime_s", "tokens_per_s", "steps",
+                                                             "final_loss")},
+        "adapter_dir": str(adapter_dir),
+        "recipe_hash": recipe_hash(recipe),
+        "data": {s: sha256_file(data_dir / f"{s}.jsonl") for s in ("train", "val", "test")},
+        "base_model": meta["base_model"]["identity"],
+        "timing": {"model": run["timing"], "baselines_s": round(time.perf_counter() - t0, 2)},
+    }
+    report = build_report(methods, tiers_pred, y_test, run["justified"], context)
+    _write_outputs(out_dir, report, test, run["p_test"], baseline_scores, run["justified"])
+    report["timing"]["total_s"] = round(time.perf_counter() - t_start, 2)
+    write_json(out_dir / "report.json", report)
+    return report
+
+
+def _summary(data_dir: Path) -> dict:
+    path = data_dir / "summary.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+# --- outputs ---------------------------------------------------------------------------------------------------
+
+
+def _write_outputs(out_dir: Path, report: dict, test: list[dict], probs: np.ndarray, baseline_scores: dict,
+                   justified: list[dict]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_id = {j["id"]: j for j in justified}
+    scores = tier_scores(probs)
+    rows = []
+    for k, row in enumerate(test):
+        item = {"id": row["id"], "label": int(row["label"]), "effort": float(row["effort"]),
+                **{f"p_{t}": round(float(probs[k, i]), 6) for i, t in enumerate(TIERS)},
+                "score": round(float(scores[k]), 6), "tier": TIERS[int(probs[k].argmax())],
+                **{f"score_{b}": round(float(baseline_scores[b][k]), 6) for b in BASELINES}}
+        if row["id"] in by_id:
+            j = by_id[row["id"]]
+            item.update({"generated": j["raw"], "faithful": j["faithful"], "violations": j["violations"]})
+        rows.append(item)
+    write_jsonl(out_dir / "predictions.jsonl", rows)
+    curves = {"model": scores, **baseline_scores}
+    image = _roc_png(out_dir, _labels(test), curves, report)
+    with atomic_write(out_dir / "report.md") as fh:
+        fh.write(render_markdown(report, [image]))
+
+
+def _roc_png(out_dir: Path, y: np.ndarray, curves: dict[str, np.ndarray], report: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    if len(np.unique(y)) == 2:
+        for name, s in curves.items():
+            fpr, tpr, _ = roc_curve(y, s)
+            ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(y, s):.3f})", lw=2 if name == "model" else 1)
+    ax.plot([0, 1], [0, 1], ls=":", color="grey")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(f"ROC on the test split (n={report['n_test']})")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    with atomic_write(out_dir / "roc.png", mode="wb") as fh:
+        fig.savefig(fh, format="png", dpi=110)
+    plt.close(fig)
+    return "roc.png"
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    return f"{v:.3f}"
+
+
+def render_markdown(report: dict, images: Sequence[str]) -> str:
+    split = report.get("split", {})
+    sizes, bounds = split.get("sizes", {}), split.get("boundaries", {})
+    lines = [
+        "# Change risk: evaluation report", "",
+        f"Test changes: {report['n_test']} ({'full test period' if report['full_test_set'] else 'seeded sample'}; "
+        f"bug rate {_fmt(report['test_bug_rate'])}). Split sizes: "
+        + ", ".join(f"{k} {v}" for k, v in sizes.items())
+        + (f"; test period {bounds.get('test_start', '?')} → {bounds.get('test_end', '?')}." if bounds else "."),
+        "",
+        (f"Primary metric `test_auc`: **{_fmt(report['primary_metric']['value'])}**. Model score: "
+        f"{report['model_score']}."), "",
+        "| method | " + " | ".join(METRICS) + " |",
+        "|---|" + "---|" * len(METRICS),
+    ]
+    for m in METHODS:
+        lines.append(f"| {m} | " + " | ".join(_fmt(report["methods"][m].get(k)) for k in METRICS) + " |")
+    rates, counts = report["tier_bug_rates"], report["tier_counts"]
+    lines += [
+        "", "Observed bug rate per predicted tier (must rise low → medium → high): "
+        + ", ".join(f"{t} {_fmt(rates[t])} (n={counts[t]})" for t in TIERS)
+        + f" — {'rises' if report['tier_rates_rise'] else 'does NOT rise'}.", "",
+        (f"Faithful justifications: {_fmt(report['faithful_rate'])} of {report['n_justified']} generated "
+        f"(valid answers {_fmt(report['valid_answer_rate'])})."), "",
+        f"Tier definition (training period only): {report['tier_definition'].get('description', '')}", "",
+        "Published anchors (test AUC, same split): "
+        + "; ".join(f"{k} {v}" for k, v in report["published_anchors"].items() if k != "metric") + ".", "",
+    ]
+    lines += [f"![{name}]({name})" for name in images]
+    return "\n".join(lines) + "\n"
