@@ -25,7 +25,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from riskft_pipeline.core.config import RecipeError
     from riskft_pipeline.core.errors import InputError
 
-    errors: list[type[BaseException]] = [CliError, InputError, RecipeError, FileNotFoundError]
+    # Path problems the user fixes (an output path under a file, no write permission) are not internal errors.
+    errors: list[type[BaseException]] = [CliError, InputError, RecipeError, FileNotFoundError, FileExistsError,
+                                          NotADirectoryError, IsADirectoryError, PermissionError]
     try:
         from riskft_pipeline.tracking.client import TrackingError
 
@@ -167,6 +169,13 @@ def cmd_lineage(args) -> int:
     return 0
 
 
+def _one_line(message: str, limit: int = 1000) -> str:
+    """The message as one printable line, whatever it quotes from the input: control characters (newlines, ESC
+    sequences that could rewrite the terminal) are shown escaped, and a huge quote is cut."""
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="riskft", description=__doc__.splitlines()[0])
     p.add_argument("--debug", action="store_true", help="show tracebacks (accepted anywhere on the line)")
@@ -253,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # MLflow 3 phones home on first run otherwise
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # accepted anywhere on the line, not only before the subcommand
     argv = [a for a in argv if a != "--debug"]
@@ -266,10 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         if isinstance(e, _user_errors()):
-            print(f"riskft: error: {e}", file=sys.stderr)
+            print(f"riskft: error: {_one_line(str(e))}", file=sys.stderr)
             return EXIT_USAGE
-        print(f"riskft: unexpected error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        print(f"riskft: unexpected error: {type(e).__name__}: {_one_line(str(e))} (rerun with --debug for the "
+              "traceback)", file=sys.stderr)
         return 1
 
 

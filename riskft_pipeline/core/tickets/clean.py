@@ -5,9 +5,10 @@ Row-level problems never abort the file. Each row gets at most one reason, the f
 1. ``malformed row``: the CSV line did not fit the header (from the reader).
 2. ``repeated header row``: a header line inside the data (two exports concatenated).
 3. ``oversize field``: any cell longer than ``max_field_chars``.
-4. ``missing ticket number``, ``missing text`` (subject and body both empty), ``missing label`` (``type`` or
-   ``category`` empty: the other labels may be null in the answer), ``unparseable date`` (non-empty, not a date, or
-   outside 1990–2099; an empty date is allowed).
+4. ``missing ticket number``, ``personal data in ticket number`` (an e-mail, phone or name where the identifier
+   belongs: the id is written to every output, and redacting it could make two ids collide), ``missing text``
+   (subject and body both empty), ``missing label`` (``type`` or ``category`` empty: the other labels may be null
+   in the answer), ``unparseable date`` (non-empty, not a date, or outside 1990–2099; an empty date is allowed).
 5. ``duplicate row``: an exact copy of an earlier row; the first copy stays clean.
 6. ``duplicate ticket number``: the same number with different content. All of them are quarantined, because
    nothing says which one is right, and keeping one would depend on row order.
@@ -16,8 +17,9 @@ Row-level problems never abort the file. Each row gets at most one reason, the f
 Normalisation: labels are trimmed with inner whitespace collapsed and empty → None; ``category``,
 ``subcategory`` and ``assignment_group`` upper-case (like the source), ``type`` and ``contact_type`` capitalised,
 the free-text labels keep their case. The model text is ``short_description`` + newline + ``content`` after NFKC
-(full-width digits become ASCII, so redaction sees them) and whitespace folding, then PII-redacted; the free-text
-labels are redacted too, since they are the assistant's answer. No customer/agent/notes column is kept.
+(full-width digits become ASCII, so redaction sees them) and whitespace folding, then PII-redacted; every label and
+the contact type are redacted too, since they are the assistant's answer or written beside it (categorical values in
+their source case, where names still have capitals, then normalised). No customer/agent/notes column is kept.
 
 Invariant, checked every time: ``raw_rows == clean_rows + quarantined_rows``.
 """
@@ -83,13 +85,13 @@ def clean_tickets(
     raw = raw.reset_index(drop=True)
     bad_rows = bad_rows if bad_rows is not None else pd.DataFrame()
     reason = np.full(len(raw), None, dtype=object)
+    redactor = redactor or Redactor.from_frame(raw)
     fields = _normalised_fields(raw)
-    _flag_row_problems(raw, fields, reason, max_field_chars)
+    _flag_row_problems(raw, fields, reason, max_field_chars, redactor)
     _flag_duplicates(raw, fields, reason)
 
     alive = reason == None  # element-wise on an object array
-    redactor = redactor or Redactor.from_frame(raw)
-    counts = _redact(fields, alive, redactor)
+    counts = _redact(fields, raw, alive, redactor)
     text_key = fields["text"].str.lower()
     _flag(reason, alive & text_key.where(alive).duplicated(keep="first").to_numpy() & alive, "duplicate text")
 
@@ -120,6 +122,10 @@ def _by_unique(values: pd.Series, normalise: Callable[[str], str | None]) -> pd.
 def _squash(value: str) -> str | None:
     """Trim, collapse inner whitespace (any Unicode space), empty → None."""
     return " ".join(value.split()) or None
+
+
+def _case_of(target: str) -> str | None:
+    return "upper" if target in _UPPER else "capitalise" if target in _CAPITALISED else None
 
 
 def _label_normaliser(case: str | None) -> Callable[[str], str | None]:
@@ -155,10 +161,8 @@ def _normalised_fields(raw: pd.DataFrame) -> dict[str, pd.Series]:
     """Every clean column, computed for all rows (validity is decided separately)."""
     number = raw[ID_COLUMN].fillna("").astype("str").str.replace(_ODD_BLANKS, " ", regex=True).str.strip()
     fields: dict[str, pd.Series] = {"number": _none_where(number, number == "")}
-    sources = {**_LABEL_TARGETS, "contact_type": "contact_type"}
-    for source, target in sources.items():
-        case = "upper" if target in _UPPER else "capitalise" if target in _CAPITALISED else None
-        fields[target] = _by_unique(raw[source], _label_normaliser(case))
+    for source, target in {**_LABEL_TARGETS, "contact_type": "contact_type"}.items():
+        fields[target] = _by_unique(raw[source], _label_normaliser(_case_of(target)))
     fields["text"] = _joined_text(raw["short_description"], raw["content"])
     fields["date"], fields["date_invalid"] = _parse_dates(raw["date"])
     return fields
@@ -219,7 +223,9 @@ def _flag(reason: np.ndarray, mask: np.ndarray | pd.Series, name: str) -> None:
     reason[mask] = name
 
 
-def _flag_row_problems(raw: pd.DataFrame, fields: dict, reason: np.ndarray, max_chars: int) -> None:
+def _flag_row_problems(
+    raw: pd.DataFrame, fields: dict, reason: np.ndarray, max_chars: int, redactor: Redactor
+) -> None:
     is_header = (raw[ID_COLUMN].str.strip().str.lower() == ID_COLUMN) & (
         raw["short_description"].str.strip().str.lower() == "short_description"
     )
@@ -229,6 +235,7 @@ def _flag_row_problems(raw: pd.DataFrame, fields: dict, reason: np.ndarray, max_
         oversize |= (raw[col].str.len() > max_chars).to_numpy()
     _flag(reason, oversize, "oversize field")
     _flag(reason, fields["number"].isna(), "missing ticket number")
+    _flag(reason, _has_pii(fields["number"], redactor), "personal data in ticket number")
     _flag(reason, fields["text"] == "", "missing text")
     missing_label = np.zeros(len(raw), dtype=bool)
     for source in REQUIRED_LABELS:
@@ -246,14 +253,34 @@ def _flag_duplicates(raw: pd.DataFrame, fields: dict, reason: np.ndarray) -> Non
     _flag(reason, alive & numbers.duplicated(keep=False).to_numpy(), "duplicate ticket number")
 
 
-def _redact(fields: dict, alive: np.ndarray, redactor: Redactor) -> Counter:
-    """Redact the model-visible text and free-text labels of the rows still alive (the others never reach JSONL)."""
+def _has_pii(values: pd.Series, redactor: Redactor) -> np.ndarray:
+    """Which values the redactor would change: an e-mail, phone or name where an identifier belongs. Ids shaped
+    like ``INC0012345`` (capitals then digits: nothing any detector fires on) are skipped, vectorised."""
+    text = values.fillna("").astype("str")
+    hit = np.zeros(len(text), dtype=bool)
+    todo = (~text.str.fullmatch("[A-Z]*[0-9]*")).to_numpy(dtype=bool).nonzero()[0]
+    if len(todo):
+        redacted, _ = redactor.redact_series(text.iloc[todo])
+        hit[todo] = redacted.to_numpy(dtype=object) != text.iloc[todo].to_numpy(dtype=object)
+    return hit
+
+
+def _redact(fields: dict, raw: pd.DataFrame, alive: np.ndarray, redactor: Redactor) -> Counter:
+    """Redact every written field of the rows still alive (the others never reach the clean outputs): the text,
+    the free-text labels, and the categorical labels and contact type too (an export may name a person as the
+    assignment group). Categorical values are redacted in their source case, where names still have capitals,
+    then normalised again."""
     text, counts = redactor.redact_series(fields["text"][alive])
     fields["text"] = fields["text"].astype(object)
     fields["text"][alive] = text.to_numpy(dtype=object)
     for col in ("software_system", "issue_request"):
         fields[col], found = _redact_labels(fields[col], alive, redactor)
         counts.update(found)
+    for source, target in {**_LABEL_TARGETS, "contact_type": "contact_type"}.items():
+        if target not in ("software_system", "issue_request"):
+            redacted, found = _redact_labels(raw[source].astype(object), alive, redactor)
+            fields[target] = _by_unique(redacted, _label_normaliser(_case_of(target)))
+            counts.update(found)
     return counts
 
 

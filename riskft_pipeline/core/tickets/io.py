@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,7 @@ MALFORMED_REASON = "malformed row"
 
 _SNIFF_BYTES = 64 * 1024
 _ALTERNATIVE_DELIMITERS = (";", "\t", "|")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass
@@ -78,6 +80,7 @@ def read_ticket_csv(path: str | Path, *, require_labels: bool = True) -> ReadRes
     encoding, warnings = _detect_encoding(path, head)
     text_head = head.decode(encoding, errors="replace")
     sep = _detect_delimiter(text_head, warnings)
+    _warn_duplicate_columns(text_head, sep, warnings)
     df, bad_rows = _parse(path, encoding, sep, text_head)
     df = _drop_index_columns(df)
     required = REQUIRED_COLUMNS if require_labels else (ID_COLUMN, *TEXT_COLUMNS)
@@ -104,9 +107,11 @@ def _read_head(path: Path) -> bytes:
         raise InputError(f"not a file: {path}")
     with open(path, "rb") as f:
         head = f.read(_SNIFF_BYTES)
-    if not head.lstrip(b"\xef\xbb\xbf \t\r\n"):
+    # Excel's "Unicode text" export is UTF-16 with a BOM: its NUL bytes are text, so judge its decoded form.
+    sniff = head.decode("utf-16", errors="ignore").encode() if head.startswith(_UTF16_BOMS) else head
+    if not sniff.lstrip(b"\xef\xbb\xbf \t\r\n"):
         raise InputError(f"{path.name}: file is empty")
-    if _looks_binary(head):
+    if _looks_binary(sniff):
         raise InputError(f"{path.name}: not a CSV file (binary content)")
     return head
 
@@ -120,7 +125,10 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _detect_encoding(path: Path, head: bytes) -> tuple[str, list[str]]:
-    """UTF-8 (with or without BOM) when the whole file decodes; otherwise Latin-1, which decodes anything."""
+    """UTF-16 when the file starts with its BOM; UTF-8 (with or without BOM) when the whole file decodes; otherwise
+    Latin-1, which decodes anything."""
+    if head.startswith(_UTF16_BOMS):
+        return _check_decodes(path, "utf-16")
     encoding = "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
     try:
         with open(path, encoding=encoding) as f:
@@ -128,6 +136,18 @@ def _detect_encoding(path: Path, head: bytes) -> tuple[str, list[str]]:
                 pass
     except UnicodeDecodeError:
         return "latin-1", ["file is not valid UTF-8: read as Latin-1"]
+    return encoding, []
+
+
+def _check_decodes(path: Path, encoding: str) -> tuple[str, list[str]]:
+    """A file whose BOM promises ``encoding`` must decode with it entirely; no fallback guess is safer."""
+    try:
+        with open(path, encoding=encoding) as f:
+            while f.read(1 << 24):
+                pass
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path.name}: starts with a {encoding} byte-order mark but is not valid {encoding} "
+                         f"({_one_line(e)})") from None
     return encoding, []
 
 
@@ -142,6 +162,14 @@ def _detect_delimiter(head: str, warnings: list[str]) -> str:
         return ","
     warnings.append(f"header uses {best!r} as delimiter, not ','")
     return best
+
+
+def _warn_duplicate_columns(head: str, sep: str, warnings: list[str]) -> None:
+    """A header that names a column twice: the parser keeps the first (pandas renames the rest ``name.1``)."""
+    header = [c.strip() for c in next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])]
+    repeated = [c for c, n in Counter(header).items() if n > 1 and c]
+    if repeated:
+        warnings.append(f"columns named more than once, the first of each is used: {', '.join(repeated)}")
 
 
 def _parse(path: Path, encoding: str, sep: str, head: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -170,7 +198,7 @@ def _parse(path: Path, encoding: str, sep: str, head: str) -> tuple[pd.DataFrame
 
 def _parse_arrow(path: Path, encoding: str, sep: str, head: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Every column as text (no type inference: "007" stays "007"); None when Arrow cannot take this file."""
-    header = next(csv.reader(io.StringIO(head), delimiter=sep), [])
+    header = next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])  # newline="": CR-only files
     if not header or len(set(header)) != len(header):
         return None  # duplicate column names: let pandas disambiguate them
     bad_lines: list[str] = []
@@ -195,7 +223,7 @@ def _parse_arrow(path: Path, encoding: str, sep: str, head: str) -> tuple[pd.Dat
     if table.column_names != header or not all(pa.types.is_string(t) for t in table.schema.types):
         return None
     df = _tidy(table.to_pandas())
-    fields = [next(csv.reader(io.StringIO(line), delimiter=sep), []) for line in bad_lines]
+    fields = [next(csv.reader(io.StringIO(line, newline=""), delimiter=sep), []) for line in bad_lines]
     return df, _bad_rows_frame(fields, list(df.columns)) if fields else pd.DataFrame()
 
 

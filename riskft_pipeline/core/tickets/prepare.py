@@ -165,16 +165,23 @@ def label_distribution(clean_df: pd.DataFrame) -> dict[str, dict[str, int]]:
 
 
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix an apostrophe to every cell a spreadsheet would run as a formula (= + - @, tab, CR)."""
+    """Prefix an apostrophe to every cell a spreadsheet would run as a formula (= + - @, tab, CR), header included
+    (a raw export's column names are untrusted text too)."""
     out = df.copy()
     for col in out.columns:
         values = out[col].fillna("").astype("str")
         risky = values.str.contains(_FORMULA_START, regex=True)
         if risky.any():
             out[col] = values.mask(risky, "'" + values)
+    names = pd.Series([str(c) for c in out.columns], dtype=object)
+    out.columns = names.mask(names.str.contains(_FORMULA_START, regex=True), "'" + names).tolist()
     return out
 
 
 def write_quarantine_csv(quarantine: pd.DataFrame, path: str | Path) -> None:
-    """The original rows plus their reason, formula cells escaped. Holds raw PII: it stays in the home folder."""
-    escape_formulas(quarantine).to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    """The original rows plus their reason, formula cells escaped. Holds raw PII: it stays in the home folder.
+
+    Every cell is quoted: Python's csv leaves a cell with a bare CR unquoted under ``QUOTE_MINIMAL`` (the line
+    terminator is LF), which would split that raw row in two when the file is read back.
+    """
+    escape_formulas(quarantine).to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
