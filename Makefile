@@ -9,6 +9,7 @@ export DAGSTER_HOME ?= $(RISKFT_HOME)/dagster
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+export MLFLOW_DISABLE_TELEMETRY ?= true
 UI_PORT ?= 3000
 MLFLOW_PORT ?= 5000
 # CPU wheel on this kind of machine. A GPU user runs `make setup TORCH_SPEC="torch==2.13.0" TORCH_INDEX=<cuda index>`

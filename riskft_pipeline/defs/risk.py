@@ -48,12 +48,13 @@ def raw_changes(context: dg.AssetExecutionContext, config: RawChangesConfig) -> 
           description="Validated changes (ranges, dates, duplicates); bad rows quarantined with a reason.")
 def change_features(context: dg.AssetExecutionContext, raw_changes: dict) -> dg.Output[dict]:
     from riskft_pipeline.core.risk.features import clean_changes, read_changes_csv
+    from riskft_pipeline.core.tickets.prepare import write_quarantine_csv
 
     result = clean_changes(read_changes_csv(raw_changes["path"]))
     out = run_dir(context, "change_features")
     out.mkdir(parents=True, exist_ok=True)
     result.clean.to_parquet(out / "clean.parquet", index=False)
-    result.quarantine.to_csv(out / "quarantine.csv", index=False)
+    write_quarantine_csv(result.quarantine, out / "quarantine.csv")
     write_json(out / "clean_summary.json", result.summary)
     s = result.summary
     return dg.Output({"dir": str(out), "input_path": raw_changes["path"], "input_sha256": raw_changes["sha256"],

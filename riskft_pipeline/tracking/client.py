@@ -61,6 +61,9 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     )
 
 
+# Nothing at run time phones home: MLflow 3 otherwise sends usage telemetry, for library use too.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 def configure(tracking_uri: str | None = None) -> str:
     """Point MLflow (tracking and registry) at the resolved URI and return it.
 

@@ -34,6 +34,8 @@ Note: PyDriller sets ``blame.markUnblamableLines=true`` in the mined repository'
 
 from __future__ import annotations
 
+import csv
+
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -403,6 +405,8 @@ def write_changes_csv(df: pd.DataFrame, path: str | Path) -> int:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(escape_formula)
+    out.columns = [escape_formula(str(c)) for c in out.columns]  # a hostile header is a cell too
     with atomic_write(path) as f:
-        out.to_csv(f, index=False, lineterminator="\n")
+        # quote every text cell: a bare CR inside a message must not split the row when read back
+        out.to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     return len(out)
