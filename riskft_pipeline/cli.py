@@ -255,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["text", "json"], default="text")
     s.set_defaults(func=cmd_lineage)
 
+    from riskft_pipeline.enrich import add_enrich_parser
+
+    add_enrich_parser(sub)
     return p
 
 

@@ -1,7 +1,7 @@
 """Create the project's state folder and the Dagster instance config inside it.
 
 The Dagster instance uses SQLite under ``$DAGSTER_HOME`` by default; setting ``RISKFT_DAGSTER_PG_URL`` (a
-``postgresql://`` URL) switches run/event/schedule storage to PostgreSQL through ``dagster-postgres``: configuration
+``postgresql+psycopg2://user:password@127.0.0.1:5432/db`` URL) switches run/event/schedule storage to PostgreSQL through ``dagster-postgres``: configuration
 only, no code changes.
 """
 

@@ -71,6 +71,8 @@ def model_assets(*, task: str, prefix: str, splits_asset: str, group: str) -> Mo
 
     @dg.asset(name=report_name, group_name=group, code_version="1", ins={"adapter": dg.AssetIn(adapter_name)},
               check_specs=[gate_spec],
+              # re-evaluate when the adapter changes, once the automation sensor is switched on in the UI
+              automation_condition=dg.AutomationCondition.eager(),
               description="Evaluation on the test split, side by side with baselines computed in the same run.")
     def eval_report(context: dg.AssetExecutionContext, adapter: dict):
         out = run_dir(context, report_name)

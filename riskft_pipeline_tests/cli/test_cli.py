@@ -1,0 +1,62 @@
+"""`riskft` as a user types it: good and bad files, exit codes, one-line errors, no traceback without --debug."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from riskft_pipeline import paths
+from riskft_pipeline.cli import main
+
+
+def test_tickets_prepare_good_file(tmp_path, capsys):
+    out = tmp_path / "prep"
+    assert main(["tickets", "prepare", "--input", str(paths.embedded_data_dir() / "tickets.csv"),
+                 "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["raw_rows"] == printed["clean_rows"] + printed["quarantined_rows"]
+    for name in ("clean.parquet", "quarantine.csv", "train.jsonl", "val.jsonl", "test.jsonl", "summary.json"):
+        assert (out / name).is_file(), name
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "empty"),
+    (b"\x00\x01\x02\xff" * 100, "not a"),
+    (b"number,type\nINC1,Incident\n", "short_description"),
+])
+def test_tickets_prepare_unusable_file(tmp_path, capsys, content, expected):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    code = main(["tickets", "prepare", "--input", str(bad), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and expected in err.lower(), err
+    assert not (tmp_path / "out").exists(), "nothing half-written left behind"
+
+
+def test_missing_file_subprocess_has_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "riskft_pipeline.cli", "tickets", "prepare", "--input",
+                           str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "missing.csv" in proc.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "riskft_pipeline.cli", "tickets", "prepare", "--input",
+                           str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), "--debug"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_bad_recipe_is_a_clear_error(tmp_path, capsys):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: x\ntrain: {learning_rat: 0.1}\n")
+    (tmp_path / "d").mkdir()
+    for n in ("train", "val"):
+        (tmp_path / "d" / f"{n}.jsonl").write_text("")
+    code = main(["train", "--recipe", str(recipe), "--data", str(tmp_path / "d"), "--out", str(tmp_path / "o"),
+                 "--no-track"])
+    err = capsys.readouterr().err
+    assert code == 2 and "learning_rat" in err

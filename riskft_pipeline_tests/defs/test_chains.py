@@ -1,0 +1,43 @@
+"""Both chains end to end through Dagster, in-process, with the tiny recipes on the embedded data: every asset
+materialises, every check passes, a model version is registered and becomes champion, and a second run with the same
+data is registered but judged on the same split (not promoted unless strictly better)."""
+
+import dagster as dg
+import pytest
+
+from riskft_pipeline.definitions import defs
+from riskft_pipeline.defs.runner import JOBS, run_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def instance(tmp_path, monkeypatch):
+    monkeypatch.setenv("RISKFT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RISKFT_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+@pytest.mark.parametrize("chain, prefix", [("tickets", "ticket"), ("risk", "risk")])
+def test_chain_materialises_and_registers(instance, chain, prefix):
+    job = defs.resolve_job_def(JOBS[chain])
+    config = run_config(chain, None, f"{chain}_tiny.yaml")
+    first = job.execute_in_process(instance=instance, run_config=config, raise_on_error=False)
+    assert first.success, [e.message for e in first.all_events if e.is_failure]
+    checks = first.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
+    assert f"{prefix}_eval_report" in {c.asset_key.path[-1] for c in checks}
+
+    reg = first.output_for_node(f"{prefix}_model_version")
+    assert reg["version"] == "1" and reg["promoted"], reg
+    mats = {m.asset_key.path[-1] for m in first.get_asset_materialization_events()}
+    assert {f"{prefix}_adapter", f"{prefix}_eval_report", f"{prefix}_model_version"} <= mats
+
+    second = job.execute_in_process(instance=instance, run_config=config, raise_on_error=False)
+    assert second.success
+    reg2 = second.output_for_node(f"{prefix}_model_version")
+    assert reg2["version"] == "2"
+    assert reg2["previous_champion"]["version"] == "1"
+    better = reg2["primary_metric"]["value"] > reg["primary_metric"]["value"]
+    assert reg2["promoted"] == better, reg2["reason"]

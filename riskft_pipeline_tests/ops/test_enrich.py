@@ -1,0 +1,201 @@
+"""Enrichment of new work: per-field confidence from token probabilities, quarantine, redaction before the model,
+the model version on every row, formula escaping; tickets through the registry and the CLI, changes with tier,
+score and justification, and the ``enriched_tickets`` asset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from riskft_pipeline import enrich, paths
+from riskft_pipeline.core.tickets.prompts import FIELDS, render_answer
+from riskft_pipeline_tests.ops import helpers
+
+ANSWER = {"type": "Incident", "category": "SOFTWARE", "subcategory": "ERROR", "assignment_group": None,
+          "software_system": "Outlook", "issue_request": "Outlook crashes"}
+
+
+# --- confidence: pure ------------------------------------------------------------------------------------------
+
+
+def test_value_spans_locate_each_json_value():
+    text = 'Sure: {"type":"Incident","category":null,"software_system":"Zoom"} trailing'
+    spans = enrich.value_spans(text, ("type", "category", "software_system", "subcategory"))
+    assert {k: text[a:b] for k, (a, b) in spans.items()} == {"type": '"Incident"', "category": "null",
+                                                               "software_system": '"Zoom"'}
+    assert enrich.value_spans("no json here", FIELDS) == {}
+
+
+def test_field_confidence_is_the_product_over_the_value_tokens():
+    pieces = ['{"type":', '"Inc', 'ident', '","category":', '"SOFT', 'WARE"}']
+    probs = [0.99, 0.5, 0.8, 0.97, 0.25, 0.6]
+    text, ends = "", []
+    for piece in pieces:
+        text += piece
+        ends.append(len(text))
+    conf = enrich.field_confidences(text, ends, probs, ("type", "category", "subcategory"))
+    assert conf["type"] == pytest.approx(0.5 * 0.8 * 0.97)  # '"Inc' + 'ident' + the token closing the string
+    assert conf["category"] == pytest.approx(0.25 * 0.6)
+    assert conf["subcategory"] is None
+
+
+def test_token_alignment_with_the_real_tokenizer(session_home):
+    from riskft_pipeline.core.config import BaseModelConfig
+    from riskft_pipeline.training.base_model import load_tokenizer, resolve_base
+
+    tokenizer = load_tokenizer(resolve_base(BaseModelConfig()).path)
+    text = render_answer(ANSWER)
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    ends = enrich.token_ends(tokenizer, ids)
+    assert ends[-1] == len(text) and ends == sorted(ends)
+    certain = enrich.field_confidences(text, ends, [1.0] * len(ids), FIELDS)
+    assert certain == dict.fromkeys(FIELDS, 1.0)
+    halves = enrich.field_confidences(text, ends, [0.5] * len(ids), FIELDS)
+    assert all(0 < halves[f] <= 0.5 for f in FIELDS)
+    assert halves["issue_request"] < halves["type"], "a longer value spans more tokens"
+
+
+# --- input checks: pure ----------------------------------------------------------------------------------------
+
+
+def new_tickets(path: Path) -> Path:
+    rows = [
+        {"number": "INC9000001", "short_description": "Outlook keeps crashing",
+         "content": "Since the update Outlook crashes on start. Mail me at anna.smith@example.com"},
+        {"number": "INC9000002", "short_description": "=HYPERLINK(\"http://x\")", "content": "Excel shows #REF"},
+        {"number": "INC9000003", "short_description": "", "content": "   "},
+        {"number": "INC9000004", "short_description": "VPN does not connect",
+         "content": "The VPN client fails with error 809 since this morning."},
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_tickets_without_text_are_quarantined(tmp_path):
+    from riskft_pipeline.core.tickets.io import read_ticket_csv
+
+    good, quarantine = enrich.split_tickets(read_ticket_csv(new_tickets(tmp_path / "t.csv"), require_labels=False))
+    assert list(good["number"]) == ["INC9000001", "INC9000002", "INC9000004"]
+    assert list(quarantine["reason"]) == ["missing text"]
+
+
+def new_changes(path: Path, n: int = 3) -> Path:
+    df = pd.read_csv(paths.embedded_data_dir() / "changes.csv", dtype=str).iloc[-n - 1:].drop(columns=["bug"])
+    df.iloc[1, df.columns.get_loc("la")] = "-3"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_changes_need_no_label_and_bad_metrics_are_quarantined(tmp_path):
+    good, typed, quarantine = enrich.split_changes(new_changes(tmp_path / "c.csv"))
+    assert len(good) == 3 and list(good["_id"]) == list(typed["_id"])
+    assert list(quarantine["reason"]) == ["negative_metric"]
+    assert "bug" not in good.columns
+
+
+# --- with a model --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_thread():
+    """Generating a few tokens is latency-bound; on a shared 2-core machine one thread is much faster."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.slow
+def test_enrich_tickets_cli_with_the_champion(ddp_run, mlflow_uri, tmp_path, one_thread, monkeypatch):
+    """`riskft enrich tickets` on the registered champion: fields, confidences, version on every row, redaction
+    before the model, quarantine beside the output, formula cells escaped."""
+    from riskft_pipeline.training import infer
+
+    adapter = ddp_run["out"] / "adapter"
+    assert adapter.is_dir(), ddp_run["stderr"][-2000:]
+    reg = helpers.register(adapter, helpers.tickets_recipe(), ddp_run["data"])
+    assert reg["promoted"]
+
+    prompts: list[str] = []
+    real = infer.generate_with_scores
+    monkeypatch.setattr(infer, "generate_with_scores",
+                        lambda model, tok, messages, **kw: prompts.extend(m[-1]["content"] for m in messages)
+                        or real(model, tok, messages, **kw))
+    parser = argparse.ArgumentParser()
+    enrich.add_enrich_parser(parser.add_subparsers(dest="command"))
+    out = tmp_path / "enriched.csv"
+    args = parser.parse_args(["enrich", "tickets", "--input", str(new_tickets(tmp_path / "new.csv")),
+                              "--out", str(out), "--quiet", "--batch-size", "4"])
+    assert args.model == "models:/ticket-extractor@champion"
+    assert args.func(args) == 0
+
+    assert len(prompts) == 3 and not any("anna.smith@example.com" in p for p in prompts)
+    assert any("<EMAIL>" in p for p in prompts), "redacted exactly as at training time"
+
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(df["number"]) == ["INC9000001", "INC9000002", "INC9000004"]
+    assert set(df["model_uri"]) == {f"models:/ticket-extractor/{reg['version']}"}
+    assert set(df["model_version"]) == {reg["version"]}
+    assert df.loc[1, "short_description"].startswith("'="), "formula cells are escaped"
+    assert {f"pred_{f}" for f in FIELDS} | {f"conf_{f}" for f in FIELDS} <= set(df.columns)
+    for _, row in df.iterrows():
+        confs = [row[f"conf_{f}"] for f in FIELDS]
+        if row["valid_json"] == "True":
+            present = [float(c) for c in confs if c != ""]
+            assert present and all(0.0 < c <= 1.0 for c in present)
+        else:
+            assert all(c == "" for c in confs)
+    assert (df["valid_json"] == "True").any(), "the tiny trained adapter answers in JSON for most tickets"
+    quarantine = pd.read_csv(tmp_path / "enriched.quarantine.csv", dtype=str)
+    assert list(quarantine["number"]) == ["INC9000003"] and list(quarantine["reason"]) == ["missing text"]
+
+
+@pytest.mark.slow
+def test_enrich_changes_with_tier_score_and_justification(mlflow_uri, tmp_path, one_thread):
+    from riskft_pipeline.core.risk.examples import prepare_risk
+
+    data = tmp_path / "risk_data"
+    prepare_risk(paths.embedded_data_dir() / "changes.csv", data)
+    recipe = helpers.risk_recipe()
+    reg = helpers.register(helpers.lora_adapter(tmp_path / "risk_adapter", recipe), recipe, data)
+
+    out = tmp_path / "changes.enriched.csv"
+    summary = enrich.enrich_changes_file(new_changes(tmp_path / "new.csv"), out, progress=False)
+    assert (summary["rows_in"], summary["rows_enriched"], summary["rows_quarantined"]) == (4, 3, 1)
+    df = pd.read_csv(out)
+    assert set(df["risk_tier"]) <= {"low", "medium", "high"}
+    assert df[["p_low", "p_medium", "p_high"]].sum(axis=1).round(6).eq(1).all()
+    assert (df["risk_score"] - (df["p_high"] + 0.5 * df["p_medium"])).abs().max() < 1e-9
+    assert {"justification", "justification_faithful"} <= set(df.columns)
+    assert set(df["model_uri"]) == {f"models:/change-risk/{reg['version']}"}
+    assert pd.read_csv(tmp_path / "changes.enriched.quarantine.csv")["reason"].tolist() == ["negative_metric"]
+
+
+@pytest.mark.slow
+def test_enriched_tickets_asset_records_the_model_version(ddp_run, home, tmp_path, one_thread):
+    from riskft_pipeline.defs.enrich import enriched_tickets
+    from riskft_pipeline.defs.resources import MLflowTracking
+
+    folder = paths.incoming_dir() / "enrich"
+    folder.mkdir(parents=True)
+    new_tickets(folder / "tickets_today.csv")
+    adapter = ddp_run["out"] / "adapter"
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([enriched_tickets], instance=instance, resources={"mlflow": MLflowTracking()},
+                                run_config={"ops": {"enriched_tickets": {"config": {"model": str(adapter)}}}})
+    assert result.success
+    [mat] = result.get_asset_materialization_events()
+    md = mat.materialization.metadata
+    assert md["model_uri"].value == f"local:{adapter}" and md["rows_enriched"].value == 3
+    out = Path(md["folder"].value) / "tickets_today.enriched.csv"
+    assert result.run_id in str(out)
+    df = pd.read_csv(out, dtype=str)
+    assert set(df["model_version"]) == {md["model_version"].value}
+    assert json.loads(json.dumps(md["files"].value)).count("tickets_today.csv") == 1
