@@ -1,0 +1,1 @@
+"""Training, inference and evaluation on torch/transformers/peft/trl (no Dagster, no MLflow)."""

@@ -1,0 +1,210 @@
+"""Inference with a trained adapter: batched greedy generation and one-forward-pass choice probabilities.
+
+Prompts are built by :mod:`riskft_pipeline.training.chat`, the same code that built the training examples, so the
+model reads at inference exactly the prefix it was trained on. Generation is batched with left padding and sorted by
+length (less padding), and the outputs come back in the caller's order.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from riskft_pipeline.core.config import BaseModelConfig
+from riskft_pipeline.core.errors import InputError
+from riskft_pipeline.training.base_model import load_base, load_tokenizer
+from riskft_pipeline.training.chat import encode, prompt_ids, prompt_text
+from riskft_pipeline.training.sft import ADAPTER_META
+
+
+@dataclass
+class Generation:
+    """One generated answer: its text, its token ids (eos excluded) and each token's probability under the model
+    (greedy: the max of the softmax at that step); empty ``token_probs`` when scores were not asked for."""
+
+    text: str
+    token_ids: list[int]
+    token_probs: list[float] = field(default_factory=list)
+
+
+def read_adapter_meta(adapter_dir: Path) -> dict:
+    path = Path(adapter_dir) / ADAPTER_META
+    if not path.is_file():
+        raise InputError(f"{adapter_dir} is not a riskft adapter folder (no {ADAPTER_META})")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_for_inference(adapter_dir: Path | None, base_cfg: BaseModelConfig | None = None,
+                       merge: bool = True):
+    """(model, tokenizer) ready for :func:`generate`: eval mode, left padding, on the GPU when there is one.
+
+    With ``adapter_dir``, the base is the one the adapter was trained on (from ``riskft_adapter.json``) unless
+    ``base_cfg`` overrides it, and a base whose weights differ from the recorded ones is refused. ``merge`` folds
+    LoRA into the base weights, so generation pays no adapter overhead.
+    """
+    meta = read_adapter_meta(adapter_dir) if adapter_dir is not None else None
+    if base_cfg is None:
+        base_cfg = BaseModelConfig(**meta["base_model"]["config"]) if meta else BaseModelConfig()
+    model, tokenizer, identity = load_base(base_cfg, for_training=False)
+    if meta is not None:
+        _check_same_base(meta["base_model"]["identity"], identity, adapter_dir)
+        model, tokenizer = _attach_adapter(model, Path(adapter_dir), merge and not base_cfg.load_in_4bit)
+    _to_accelerator(model, base_cfg)
+    model.eval()
+    return model, tokenizer
+
+
+def _check_same_base(recorded: dict, actual: dict, adapter_dir: Path) -> None:
+    if recorded.get("weights_sha256") != actual.get("weights_sha256"):
+        raise InputError(f"adapter {adapter_dir} was trained on base weights {recorded.get('weights_sha256')} but "
+                         f"the base resolved here has {actual.get('weights_sha256')}; point base_model at the "
+                         "original base")
+
+
+def _attach_adapter(model, adapter_dir: Path, merge: bool):
+    from peft import PeftModel
+    from transformers import GenerationConfig
+
+    model = PeftModel.from_pretrained(model, adapter_dir, is_trainable=False)
+    if merge:
+        model = model.merge_and_unload()
+    if (adapter_dir / "generation_config.json").is_file():
+        model.generation_config = GenerationConfig.from_pretrained(adapter_dir)
+    return model, load_tokenizer(adapter_dir, padding_side="left")
+
+
+def _to_accelerator(model, cfg: BaseModelConfig) -> None:
+    import torch
+
+    if torch.cuda.is_available() and not cfg.load_in_4bit:  # 4-bit models are placed at load time
+        model.to("cuda")
+
+
+# --- generation ------------------------------------------------------------------------------------------------
+
+
+def _batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped longest-first into batches of similar length (little padding; a memory problem shows up in
+    the first batch, not the last)."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def _left_pad(seqs: Sequence[list[int]], pad_id: int, device):
+    import torch
+
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, s in enumerate(seqs):
+        ids[row, width - len(s):] = torch.tensor(s, dtype=torch.long)
+        mask[row, width - len(s):] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _greedy_config(model, tokenizer, max_new_tokens: int, with_scores: bool):
+    gen = copy.deepcopy(model.generation_config)
+    gen.update(do_sample=False, num_beams=1, temperature=None, top_p=None, top_k=None, max_new_tokens=max_new_tokens,
+               pad_token_id=tokenizer.pad_token_id, eos_token_id=gen.eos_token_id or tokenizer.eos_token_id,
+               return_dict_in_generate=True, output_logits=with_scores)
+    return gen
+
+
+def _stop_ids(gen_config) -> set[int]:
+    eos = gen_config.eos_token_id
+    return set(eos) if isinstance(eos, list) else {eos}
+
+
+def generate_with_scores(model, tokenizer, messages_list: Sequence[Sequence[dict]], *, batch_size: int = 16,
+                         max_new_tokens: int = 96, progress: bool = True,
+                         with_scores: bool = True) -> list[Generation]:
+    """Greedy answers to each conversation (the assistant turn that follows it), in input order."""
+    import torch
+    from tqdm.auto import tqdm
+
+    prompts = [prompt_ids(tokenizer, m) for m in messages_list]
+    gen_config = _greedy_config(model, tokenizer, max_new_tokens, with_scores)
+    stops = _stop_ids(gen_config)
+    results: list[Generation | None] = [None] * len(prompts)
+    batches = _batches([len(p) for p in prompts], batch_size)
+    with torch.inference_mode():
+        for batch in tqdm(batches, desc="generate", unit="batch", disable=not progress):
+            ids, mask = _left_pad([prompts[i] for i in batch], tokenizer.pad_token_id, model.device)
+            out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gen_config)
+            new = out.sequences[:, ids.shape[1]:].tolist()
+            probs = _chosen_probs(out.logits, out.sequences[:, ids.shape[1]:]) if with_scores else None
+            for row, i in enumerate(batch):
+                results[i] = _one(tokenizer, new[row], probs[row] if probs is not None else None, stops)
+    return results  # type: ignore[return-value]
+
+
+def _chosen_probs(step_logits, new_tokens) -> list[list[float]]:
+    """Probability of each generated token at its step, fp32 softmax of the raw logits."""
+    import torch
+
+    logits = torch.stack(step_logits, dim=1).float()  # (batch, steps, vocab)
+    p = torch.softmax(logits, dim=-1).gather(-1, new_tokens[:, : logits.shape[1], None]).squeeze(-1)
+    return p.tolist()
+
+
+def _one(tokenizer, new: list[int], probs: list[float] | None, stops: set[int]) -> Generation:
+    end = next((k for k, t in enumerate(new) if t in stops), len(new))
+    ids = new[:end]
+    return Generation(text=tokenizer.decode(ids, skip_special_tokens=True), token_ids=ids,
+                      token_probs=list(probs[:end]) if probs is not None else [])
+
+
+def generate(model, tokenizer, messages_list: Sequence[Sequence[dict]], *, batch_size: int = 16,
+             max_new_tokens: int = 96, progress: bool = True) -> list[str]:
+    """Greedy answer texts, in input order (batched, left padded, stops at eos)."""
+    gens = generate_with_scores(model, tokenizer, messages_list, batch_size=batch_size,
+                                max_new_tokens=max_new_tokens, progress=progress, with_scores=False)
+    return [g.text for g in gens]
+
+
+# --- choice probabilities --------------------------------------------------------------------------------------
+
+
+def choice_first_tokens(tokenizer, context: str, choices: Sequence[str]) -> list[int]:
+    """The token each choice starts with when it follows ``context`` (tokenised together, as in training)."""
+    base = encode(tokenizer, context)
+    firsts = []
+    for choice in choices:
+        full = encode(tokenizer, context + choice)
+        if full[: len(base)] != base or len(full) == len(base):
+            raise ValueError(f"choice {choice!r} does not tokenise as a continuation of the answer prefix")
+        firsts.append(full[len(base)])
+    if len(set(firsts)) != len(firsts):
+        raise ValueError(f"choices {list(choices)} share a first token; their probabilities cannot be read in one "
+                         "forward pass")
+    return firsts
+
+
+def choice_probabilities(model, tokenizer, messages_list: Sequence[Sequence[dict]],
+                         choices: Sequence[str] = ("low", "medium", "high"), *, answer_prefix: str = '{"risk": "',
+                         batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    """``(n, len(choices))`` probabilities of each choice as the answer, from ONE forward pass per batch: the prompt
+    plus ``answer_prefix``, softmax (fp32) at the last position over the first token of each choice, renormalised
+    over the choices. Rows sum to 1."""
+    import torch
+    from tqdm.auto import tqdm
+
+    texts = [prompt_text(tokenizer, m) + answer_prefix for m in messages_list]
+    if not texts:
+        return np.zeros((0, len(choices)))
+    token_ids = torch.tensor(choice_first_tokens(tokenizer, texts[0], choices))
+    seqs = [encode(tokenizer, t) for t in texts]
+    out = np.zeros((len(seqs), len(choices)), dtype=np.float64)
+    with torch.inference_mode():
+        for batch in tqdm(_batches([len(s) for s in seqs], batch_size), desc="score", disable=not progress):
+            ids, mask = _left_pad([seqs[i] for i in batch], tokenizer.pad_token_id, model.device)
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1).logits
+            picked = torch.softmax(logits[:, -1, :].float(), dim=-1)[:, token_ids.to(logits.device)]
+            out[batch] = (picked / picked.sum(-1, keepdim=True)).double().cpu().numpy()
+    return out

@@ -1,0 +1,85 @@
+"""Evaluation writes every output with the report shape scripts read; the report logic is checked on a known
+answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from riskft_pipeline.core.jsonl import read_jsonl
+from riskft_pipeline.core.tickets.prompts import FIELDS, FREE_TEXT_FIELDS
+from riskft_pipeline.training.evaluate import BASELINES, beats, build_report, evaluate_tickets
+
+
+def test_evaluation_writes_all_outputs_with_the_report_shape(trained, chat_data, tiny_recipe, tmp_path):
+    out = tmp_path / "eval"
+    report = evaluate_tickets(trained["out"] / "adapter", chat_data, out, progress=False)
+    n = min(4, tiny_recipe.eval.max_test_examples)
+    assert report["n_test"] == n
+    assert json.loads((out / "report.json").read_text()) == report
+    for f in FIELDS:
+        for method in ("model", *BASELINES):
+            scores = report["fields"][f][method]
+            assert 0.0 <= scores["accuracy"] <= 1.0 and 0.0 <= scores["macro_f1"] <= 1.0
+            assert ("exact_match" in scores) == (f in FREE_TEXT_FIELDS) == ("token_f1" in scores)
+        assert set(report["beats"][f]) == set(BASELINES)
+    assert 0.0 <= report["valid_json_rate"] <= 1.0
+    assert 0.0 <= report["zero_shot_valid_json_rate"] <= 1.0
+    assert report["primary_metric"]["name"] == "mean_field_accuracy"
+    assert report["primary_metric"]["value"] == pytest.approx(
+        sum(report["fields"][f]["model"]["accuracy"] for f in FIELDS) / len(FIELDS))
+    assert report["timing"]["model"]["generate_s"] > 0 and report["timing"]["zero_shot"]["generate_s"] > 0
+
+    predictions = read_jsonl(out / "predictions.jsonl")
+    assert len(predictions) == n
+    assert {"id", "expected", "predicted", "raw", "valid_json", "zero_shot_raw"} <= set(predictions[0])
+    assert predictions[0]["expected"]["software_system"]
+    for name in ("report.md", "confusion_category.png", "confusion_subcategory.png", "field_accuracy.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "confusion_category.png").read_bytes()[:4] == b"\x89PNG"
+    md = (out / "report.md").read_text()
+    assert "| software_system | accuracy |" in md and "![confusion_category.png]" in md
+    assert not list(out.glob(".*.tmp"))
+
+
+def _answers(values: list[tuple]) -> list[dict]:
+    return [dict(zip(FIELDS, v)) for v in values]
+
+
+def test_report_on_a_known_answer():
+    expected = _answers([
+        ("Incident", "SOFTWARE", "ERROR", "DESK", "Outlook", "Outlook Crash"),
+        ("Request", "SOFTWARE", "INSTALL", None, "Zoom", "Zoom Install"),
+        ("Incident", "ACCOUNT", "ACCESS", "IAM", "SAP", "SAP Login"),
+        ("Incident", "SOFTWARE", "ERROR", "DESK", "Slack", "Slack Error"),
+    ])  # fmt: skip
+    model = {f: [e[f] for e in expected] for f in FIELDS}
+    model["subcategory"] = ["ERROR", "INSTALL", "ERROR", "ERROR"]  # one miss
+    model["issue_request"] = ["outlook crash", "Zoom install!", "SAP", None]  # normalised matches, partial tokens
+    majority = {f: [expected[0][f]] * 4 for f in FIELDS}
+    report = build_report(expected, {"model": model, "majority": majority, "tfidf_lr": model, "zero_shot": None},
+                          {"model": 0.75, "zero_shot": None}, {})
+    fields = report["fields"]
+    assert fields["type"]["model"] == {"accuracy": 1.0, "macro_f1": 1.0}
+    assert fields["type"]["majority"]["accuracy"] == 0.75
+    assert fields["subcategory"]["model"]["accuracy"] == 0.75
+    # subcategory F1: ERROR p=2/3 r=1 -> 0.8; INSTALL 1.0; ACCESS 0 -> mean 0.6
+    assert fields["subcategory"]["model"]["macro_f1"] == pytest.approx(0.6)
+    ir = fields["issue_request"]["model"]
+    assert ir["accuracy"] == 0.0 and ir["exact_match"] == 0.5
+    # token F1: 1, 1, 2*(1*0.5)/(1.5)=2/3, 0 -> mean 2/3 / ... = (1 + 1 + 2/3 + 0) / 4
+    assert ir["token_f1"] == pytest.approx((2 + 2 / 3) / 4)
+    assert fields["issue_request"]["zero_shot"] is None
+    assert report["beats"]["type"] == {"majority": True, "tfidf_lr": False, "zero_shot": None}
+    assert report["valid_json_rate"] == 0.75 and report["n_test"] == 4
+    mean = (1 + 1 + 0.75 + 1 + 1 + 0) / 6
+    assert report["primary_metric"]["value"] == pytest.approx(mean)
+
+
+def test_beats_needs_accuracy_at_least_and_something_strictly_better():
+    assert beats({"accuracy": 0.8, "macro_f1": 0.5}, {"accuracy": 0.7, "macro_f1": 0.6})
+    assert beats({"accuracy": 0.8, "macro_f1": 0.6}, {"accuracy": 0.8, "macro_f1": 0.5})
+    assert not beats({"accuracy": 0.8, "macro_f1": 0.5}, {"accuracy": 0.8, "macro_f1": 0.5})
+    assert not beats({"accuracy": 0.7, "macro_f1": 0.9}, {"accuracy": 0.8, "macro_f1": 0.5})
+    assert beats({"accuracy": 0.7, "macro_f1": 0.9}, None) is None

@@ -1,0 +1,74 @@
+"""Change-risk evaluation end to end with the tiny recipe: prepare → train a few steps → one-pass tier scoring,
+justifications checked for faithfulness, baselines on the same rows, and the report shape scripts read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from riskft_pipeline.core.config import load_recipe
+from riskft_pipeline.core.jsonl import read_jsonl
+from riskft_pipeline.core.risk.examples import prepare_risk
+from riskft_pipeline.core.risk.generate import generate_changes
+from riskft_pipeline.paths import configs_dir
+from riskft_pipeline.training.evaluate_risk import METHODS, METRICS, tier_bug_rates, tier_scores
+
+
+@pytest.fixture(scope="module")
+def risk_run(offline_base, tmp_path_factory):
+    """80 generated changes → 16 test changes (all scored); 8 balanced training examples, 4 steps."""
+    from riskft_pipeline.training.sft import train
+
+    base = tmp_path_factory.mktemp("risk")
+    csv = base / "changes.csv"
+    generate_changes(rows=80, seed=5).to_csv(csv, index=False)
+    recipe = load_recipe(configs_dir() / "risk_tiny.yaml")
+    recipe = recipe.model_copy(update={"eval": recipe.eval.model_copy(update={"max_test_examples": None})})
+    prepare_risk(csv, base / "data", recipe.risk, max_train_examples=recipe.train.max_train_examples,
+                 seed=recipe.train.seed)
+    train(recipe, base / "data", base / "run", progress=False)
+    return {"recipe": recipe, "data": base / "data", "adapter": base / "run" / "adapter", "base": base}
+
+
+@pytest.mark.slow
+def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
+    from riskft_pipeline.training.evaluate_risk import evaluate_risk
+
+    out = risk_run["base"] / "eval"
+    report = evaluate_risk(risk_run["adapter"], risk_run["data"], out, recipe=risk_run["recipe"], progress=False)
+    assert json.loads((out / "report.json").read_text()) == report
+    assert report["n_test"] == 16 and report["full_test_set"] is True
+    assert set(report["methods"]) == set(METHODS)
+    for method in METHODS:
+        for metric in METRICS:
+            value = report["methods"][method][metric]
+            assert value is None or 0.0 <= value <= 1.0, (method, metric, value)
+        assert report["methods"][method]["auc"] is not None
+    assert report["primary_metric"] == {"name": "test_auc", "value": report["methods"]["model"]["auc"]}
+    assert set(report["tier_bug_rates"]) == {"low", "medium", "high"} and sum(report["tier_counts"].values()) == 16
+    assert report["n_justified"] == 2 and report["faithful_rate"] is not None
+    assert report["split"]["sizes"] == {"train": 58, "val": 6, "test": 16}
+    assert report["tier_definition"]["quantiles"] == [0.5, 0.8]
+    assert report["published_anchors"]["lapredict"] == {"qt": 0.744, "openstack": 0.749}
+
+    predictions = read_jsonl(out / "predictions.jsonl")
+    assert len(predictions) == 16
+    for p in predictions:
+        assert p["p_low"] + p["p_medium"] + p["p_high"] == pytest.approx(1.0, abs=1e-5)
+        assert p["score"] == pytest.approx(p["p_high"] + 0.5 * p["p_medium"], abs=1e-5)
+        assert {"score_lapredict", "score_logreg", "score_gbm"} <= set(p)
+    assert sum("faithful" in p for p in predictions) == 2
+    assert (out / "roc.png").read_bytes()[:4] == b"\x89PNG"
+    md = (out / "report.md").read_text()
+    assert "| model |" in md and "| lapredict |" in md and "![roc.png](roc.png)" in md
+
+
+def test_score_and_tier_rates_on_a_known_case():
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.6, 0.2], [0.5, 0.4, 0.1]])
+    np.testing.assert_allclose(tier_scores(probs), [0.2, 0.75, 0.5, 0.3])
+    rates, counts = tier_bug_rates(["low", "high", "medium", "low"], [0, 1, 1, 1])
+    assert rates == {"low": 0.5, "medium": 1.0, "high": 1.0} and counts == {"low": 2, "medium": 1, "high": 1}
+    rates, _ = tier_bug_rates(["low"], [0])
+    assert np.isnan(rates["high"])
