@@ -23,6 +23,8 @@ def pytest_configure(config):
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         os.environ[var] = "1"
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    # idle OpenMP threads sleep instead of spinning: under any CPU contention, spinning made torch 5-6x slower
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("MPLBACKEND", "Agg")
 
 

@@ -80,7 +80,8 @@ def model_assets(*, task: str, prefix: str, splits_asset: str, group: str) -> Mo
         primary = report["primary_metric"]
         value = {"report_path": str(out / "report.json"), "out_dir": str(out), "primary_metric": primary,
                  "valid_json_rate": report.get("valid_json_rate")}
-        metadata = {"primary_metric": f"{primary['name']} = {primary['value']:.4f}",
+        shown = f"{primary['value']:.4f}" if isinstance(primary["value"], (int, float)) else "undefined"
+        metadata = {"primary_metric": f"{primary['name']} = {shown}",
                     "n_test": report.get("n_test", 0), "report_dir": dg.MetadataValue.path(str(out))}
         if (out / "report.md").is_file():
             metadata["report"] = dg.MetadataValue.md((out / "report.md").read_text(encoding="utf-8"))

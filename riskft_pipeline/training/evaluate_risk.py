@@ -59,8 +59,16 @@ def _cap(rows: list[dict], limit: int | None, seed: int) -> list[dict]:
     """A seeded sample in file (date) order when the recipe caps evaluation (CPU); None = every row."""
     if limit is None or limit >= len(rows):
         return rows
-    keep = sorted(random.Random(seed).sample(range(len(rows)), limit))
-    return [rows[i] for i in keep]
+    rng = random.Random(seed)
+    keep = set(rng.sample(range(len(rows)), limit))
+    # a ranking metric needs both outcomes: swap one row in for any label the sample missed
+    for label in sorted({r.get("label") for r in rows}):
+        if limit >= 2 and not any(rows[i].get("label") == label for i in keep):
+            candidates = [i for i, r in enumerate(rows) if r.get("label") == label]
+            majority = [i for i in sorted(keep) if rows[i].get("label") != label]
+            keep.discard(rng.choice(majority))
+            keep.add(rng.choice(candidates))
+    return [rows[i] for i in sorted(keep)]
 
 
 def _prompts(rows: Sequence[dict]) -> list[list[dict]]:

@@ -9,7 +9,13 @@ import pytest
 
 from riskft_pipeline.core.jsonl import read_jsonl
 from riskft_pipeline.core.tickets.prompts import FIELDS, FREE_TEXT_FIELDS
-from riskft_pipeline.training.evaluate import BASELINES, beats, build_report, evaluate_tickets
+from riskft_pipeline.training.evaluate import (
+    BASELINES,
+    beats,
+    build_report,
+    evaluate_tickets,
+    render_markdown,
+)
 
 
 def test_evaluation_writes_all_outputs_with_the_report_shape(trained, chat_data, tiny_recipe, tmp_path):
@@ -75,6 +81,9 @@ def test_report_on_a_known_answer():
     assert report["valid_json_rate"] == 0.75 and report["n_test"] == 4
     mean = (1 + 1 + 0.75 + 1 + 1 + 0) / 6
     assert report["primary_metric"]["value"] == pytest.approx(mean)
+    md = render_markdown(report, [])
+    assert "| field | metric | model | majority | tfidf_lr | adapter beats |" in md  # no zero-shot column
+    assert "| subcategory | accuracy | 0.750 | 0.500 | 0.750 | majority |" in md
 
 
 def test_beats_needs_accuracy_at_least_and_something_strictly_better():

@@ -72,3 +72,13 @@ def test_score_and_tier_rates_on_a_known_case():
     assert rates == {"low": 0.5, "medium": 1.0, "high": 1.0} and counts == {"low": 2, "medium": 1, "high": 1}
     rates, _ = tier_bug_rates(["low"], [0])
     assert np.isnan(rates["high"])
+
+
+def test_capped_sample_keeps_both_outcomes():
+    from riskft_pipeline.training.evaluate_risk import _cap
+
+    rows = [{"id": str(i), "label": int(i == 17)} for i in range(40)]
+    for seed in range(20):
+        sample = _cap(rows, 6, seed)
+        assert len(sample) == 6 and {r["label"] for r in sample} == {0, 1}
+        assert [r["id"] for r in sample] == sorted((r["id"] for r in sample), key=int), "date order kept"
