@@ -1,0 +1,231 @@
+"""Training throughput on CPU: the default ticket recipe's training (``training.sft.train``) against a naive setup on
+the same model, the same tokenised examples, the same LoRA, batch size and step count.
+
+Naive = what a first notebook does with TRL: ``SFTConfig`` defaults for the speed settings (gradient checkpointing
+on), every batch padded to the longest example of the dataset, random order (no length grouping), logits for every
+position. Both count only real (non-padding) tokens in tokens/s.
+
+Full mode also measures the levers one at a time (each a separate run from the naive setup) and an extra one the
+project does not use yet, computing the LM head only at the answer positions (the loss ignores the prompt's logits:
+with a 49k vocabulary they are a large share of the step), and reports the validation loss of the naive and project
+adapters (same quality is part of the target).
+
+    python benchmarks/bench_training.py            # 40 steps per run, levers, validation loss
+    python benchmarks/bench_training.py --quick    # 10 steps each, naive vs project
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import benchdata
+import benchlib
+from benchlib import Ratio, Timer, say
+
+NAME = "training"
+TARGET = 2.0
+SETTINGS = {"smoke": (1, 2, False), "quick": (10, None, False), "full": (40, None, True)}  # steps, batch, levers
+VAL_EXAMPLES = 64
+
+
+def default_recipe(steps: int, batch_size: int | None):
+    """``configs/tickets_cpu.yaml`` (the pipeline's default), run for ``steps`` optimizer steps, no checkpoints."""
+    from riskft_pipeline import paths
+    from riskft_pipeline.core.config import Recipe, load_recipe
+
+    path = paths.configs_dir() / "tickets_cpu.yaml"
+    recipe = load_recipe(path) if path.is_file() else Recipe(name="tickets-defaults")
+    train = {"max_steps": steps, "save_steps": 10**6, "logging_steps": max(1, steps // 5)}
+    if batch_size:
+        train["per_device_batch_size"] = batch_size
+    recipe = recipe.model_copy(update={"train": recipe.train.model_copy(update=train)})
+    return recipe, path.name if path.is_file() else "Recipe() defaults (configs/tickets_cpu.yaml absent)"
+
+
+def examples(recipe, data_dir: Path) -> list[dict]:
+    """The tokenised training examples exactly as ``sft.train`` builds them (same sample, same drops)."""
+    from riskft_pipeline.training.base_model import load_tokenizer, resolve_base
+    from riskft_pipeline.training.sft import encode_rows, read_split, sample_rows
+
+    t = recipe.train
+    tokenizer = load_tokenizer(resolve_base(recipe.base_model).path, padding_side="right")
+    rows = sample_rows(read_split(data_dir / "train.jsonl"), t.max_train_examples, t.seed)
+    return encode_rows(tokenizer, rows, t.max_length)[0]
+
+
+class AnswerOnlyHead:
+    """Mixin for SFTTrainer: the LM head runs only where a label exists (the answer tokens), loss in fp32."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        import torch.nn.functional as F
+
+        causal_lm = model.get_base_model()
+        hidden = causal_lm.model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+                                 ).last_hidden_state
+        labels = inputs["labels"][:, 1:]
+        keep = labels != -100
+        logits = causal_lm.lm_head(hidden[:, :-1][keep]).float()
+        loss = F.cross_entropy(logits, labels[keep], reduction="sum")
+        loss = loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum())
+        return (loss, None) if return_outputs else loss
+
+
+def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad_to_longest: bool,
+                group: bool, answer_head: bool = False, threads: int) -> dict:
+    """One training run built from the project's own pieces, with the speed settings chosen explicitly."""
+    import torch
+    from datasets import Dataset
+    from trl import SFTTrainer
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from riskft_pipeline.training.base_model import load_base
+    from riskft_pipeline.training.sft import _lora_config, build_sft_config
+
+    torch.set_num_threads(threads)
+    t = recipe.train.model_copy(update={"gradient_checkpointing": checkpointing, "group_by_length": group,
+                                        "num_threads": None, "padding_free": False, "packing": False})
+    recipe = recipe.model_copy(update={"train": t})
+    model, tokenizer, _ = load_base(recipe.base_model, for_training=True)
+    longest = max(len(e["input_ids"]) for e in data)
+    collator = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id,
+                                               pad_to_multiple_of=longest if pad_to_longest else None)
+    trainer_cls = type("Trainer", (AnswerOnlyHead, SFTTrainer), {}) if answer_head else SFTTrainer
+    trainer = trainer_cls(model=model, args=build_sft_config(recipe, out / "checkpoints", progress=False),
+                          train_dataset=Dataset.from_list(data), processing_class=tokenizer,
+                          peft_config=_lora_config(recipe), data_collator=collator)
+    with Timer() as timer:
+        trainer.train()
+    tokens = trainer.state.num_input_tokens_seen
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {"seconds": timer.s, "tokens": tokens, "tokens_per_s": tokens / timer.s, "final_loss": losses[-1],
+            "model": trainer.model, "tokenizer": tokenizer}
+
+
+def run_project(recipe, data_dir: Path, out: Path, threads: int) -> dict:
+    """``sft.train`` as the pipeline calls it (the recipe's own thread setting wins when it has one)."""
+    import torch
+
+    from riskft_pipeline.training.sft import train
+
+    torch.set_num_threads(threads)
+    result = train(recipe, data_dir, out, resume=False, progress=False)
+    return {"seconds": result["train_runtime_s"], "tokens": result["tokens_seen_this_session"],
+            "tokens_per_s": result["tokens_per_s"], "final_loss": result["final_loss"],
+            "adapter": result["adapter_dir"]}
+
+
+def val_loss(model, tokenizer, data_dir: Path, n: int) -> float:
+    """Mean loss per answer token on the first ``n`` validation examples (teacher forcing, batches of 8)."""
+    import torch
+
+    from riskft_pipeline.core.jsonl import read_jsonl
+    from riskft_pipeline.training.chat import encode_example
+
+    rows = read_jsonl(data_dir / "val.jsonl")[:n]
+    encoded = [encode_example(tokenizer, r["messages"]) for r in rows]
+    total, count = 0.0, 0
+    model.eval()
+    with torch.inference_mode():
+        for i in range(0, len(encoded), 8):
+            batch = encoded[i:i + 8]
+            width = max(len(e["input_ids"]) for e in batch)
+            ids = torch.full((len(batch), width), tokenizer.pad_token_id)
+            labels = torch.full((len(batch), width), -100)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, e in enumerate(batch):
+                n_tok = len(e["input_ids"])
+                ids[row, :n_tok], labels[row, :n_tok], mask[row, :n_tok] = (
+                    torch.tensor(e["input_ids"]), torch.tensor(e["labels"]), 1)
+            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+            target = labels[:, 1:]
+            loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="sum")
+            total += float(loss)
+            count += int((target != -100).sum())
+    return total / count
+
+
+def project_val_loss(adapter_dir: str, data_dir: Path, n: int) -> float:
+    from riskft_pipeline.training.infer import load_for_inference
+
+    model, tokenizer = load_for_inference(Path(adapter_dir))
+    tokenizer.padding_side = "right"
+    return val_loss(model, tokenizer, data_dir, n)
+
+
+LEVERS = [  # name, settings relative to naive
+    ("naive + no gradient checkpointing", {"checkpointing": False, "pad_to_longest": True, "group": False}),
+    ("naive + pad per batch", {"checkpointing": True, "pad_to_longest": False, "group": False}),
+    ("naive + pad per batch + length grouping", {"checkpointing": True, "pad_to_longest": False, "group": True}),
+    ("project settings + LM head on answer tokens only",
+     {"checkpointing": False, "pad_to_longest": False, "group": True, "answer_head": True}),
+]
+
+
+NAIVE = "naive (SFTConfig defaults, pad to dataset's longest)"
+
+
+def measure(recipe, recipe_name: str, threads: int, with_levers: bool) -> dict:
+    """Naive and project runs (then, in full mode, each lever and both validation losses) on the same examples."""
+    steps = recipe.train.max_steps
+    out: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp_name:
+        tmp = Path(tmp_name)
+        data_dir = benchdata.ticket_data(tmp / "data")
+        data = examples(recipe, data_dir)
+        out["lengths"] = sorted(len(e["input_ids"]) for e in data)
+        say(f"naive: {steps} steps")
+        naive = run_variant(recipe, data, tmp / "naive", checkpointing=True, pad_to_longest=True, group=False,
+                            threads=threads)
+        say(f"project ({recipe_name}): {steps} steps")
+        project = run_project(recipe, data_dir, tmp / "project", threads)
+        runs = {NAIVE: naive, f"project ({recipe_name})": project}
+        if with_levers:
+            for name, settings in LEVERS:
+                say(f"lever: {name}")
+                runs[name] = run_variant(recipe, data, tmp / name.replace(" ", "_"), threads=threads, **settings)
+            say("validation loss of the naive and project adapters")
+            out["val_loss"] = {"naive": val_loss(naive["model"], naive["tokenizer"], data_dir, VAL_EXAMPLES),
+                               "project": project_val_loss(project["adapter"], data_dir, VAL_EXAMPLES)}
+    out["runs"] = {name: {k: v for k, v in r.items() if k not in ("model", "tokenizer", "adapter")}
+                   for name, r in runs.items()}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    benchlib.add_mode_flags(parser)
+    benchlib.add_threads_flag(parser)
+    args = parser.parse_args(argv)
+    mode = benchlib.mode_of(args)
+    threads = benchlib.apply_threads(args)
+    steps, batch, levers = SETTINGS[mode]
+    ctx = benchlib.context()
+    recipe, recipe_name = default_recipe(steps, batch)
+    t = recipe.train
+    figures = {"threads": threads, "recipe": recipe_name, "steps": steps,
+               "batch_size": t.per_device_batch_size * t.gradient_accumulation_steps,
+               **measure(recipe, recipe_name, threads, levers)}
+    runs, lengths = figures["runs"], figures["lengths"]
+    base = runs[NAIVE]["tokens_per_s"]
+    print(f"LoRA training on CPU, offline base (SmolLM2-135M, fp32), {len(lengths)} ticket examples of "
+          f"{lengths[0]}-{lengths[-1]} tokens (median {lengths[len(lengths) // 2]}), {steps} steps of "
+          f"{figures['batch_size']} examples, {threads} torch thread(s); recipe: {recipe_name}\n")
+    print(benchlib.table(["run", "seconds", "real tokens", "tokens/s", "x naive", "last logged loss"], [
+        [name, r["seconds"], r["tokens"], r["tokens_per_s"], r["tokens_per_s"] / base, r["final_loss"]]
+        for name, r in runs.items()]))
+    if "val_loss" in figures:
+        v = figures["val_loss"]
+        print(f"\nvalidation loss per answer token ({VAL_EXAMPLES} val examples): naive {v['naive']:.4f}, "
+              f"project {v['project']:.4f}")
+    project = runs[f"project ({recipe_name})"]
+    ratio = Ratio(project["tokens_per_s"] / base, "tokens/s, default recipe vs naive", TARGET)
+    benchlib.finish(NAME, mode, ctx, figures, ratio)
+    return 0
+
+
+if __name__ == "__main__":
+    benchlib.offline_env()
+    sys.exit(main())
