@@ -21,6 +21,7 @@ cursor, so a tick that ingested files but died before asking for runs is made go
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import fnmatch
 import json
@@ -161,13 +162,24 @@ def validate_changes(path: Path) -> Validated:
 
 
 def validate_incidents(path: Path) -> Validated:
-    """``read_incidents_csv``; a row needs an incident number and a change id, and a number counts once."""
-    from riskft_pipeline.core.risk.labels import DEFAULT_CHANGE_ID_COL, NUMBER_COL, read_incidents_csv
+    """``read_incidents_csv``; a row needs an incident number and a change id, and a number counts once. Lines that
+    do not fit the header are quarantined as ``malformed_row``."""
+    from riskft_pipeline.core.risk.labels import (
+        DEFAULT_CHANGE_ID_COL,
+        MALFORMED,
+        MALFORMED_COLUMN,
+        NUMBER_COL,
+        malformed_rows,
+        read_incidents_csv,
+    )
 
     df = read_incidents_csv(path)
+    malformed = malformed_rows(df)
+    df = df.drop(columns=[MALFORMED_COLUMN], errors="ignore")
     number = df[NUMBER_COL].map(_norm_id)
     reason = pd.Series("", index=df.index, dtype=object)
-    reason[number == ""] = "missing number"
+    reason[malformed] = MALFORMED
+    reason[(reason == "") & (number == "")] = "missing number"
     reason[(reason == "") & (df[DEFAULT_CHANGE_ID_COL].str.strip() == "")] = "no change id"
     reason[(reason == "") & number.where(reason == "").duplicated() & (number != "")] = "duplicate incident number"
     bad = reason != ""
@@ -183,12 +195,70 @@ def _norm_id(value) -> str:
 
 
 def read_history(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else pd.DataFrame()
+    """A history CSV as written by :func:`write_csv`, every cell as text, with the formula escapes taken off: the
+    pipeline gets back exactly the cells it stored (ids compare, texts are unchanged)."""
+    if not path.is_file():
+        return pd.DataFrame()
+    return _unescape_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Atomically, every cell quoted (a bare CR in a cell must not split its row) and formula cells escaped like
+    every CSV the project writes: someone will open the history in a spreadsheet.
+
+    The escape is the shared :func:`~riskft_pipeline.core.tickets.prepare.escape_formulas` (a leading apostrophe),
+    with two differences, both so that the files stay data the chains can re-read: a plain number (``-3``,
+    ``-86400``: a spreadsheet shows it as a number, it runs nothing) is left alone, so negative values stay numbers
+    for ``read_changes_csv``; and a cell that already starts with apostrophes before a formula gets one more, so
+    :func:`read_history` can take exactly one off and give back the original cell.
+    """
     with atomic_write(path) as f:
-        df.to_csv(f, index=False, lineterminator="\n")
+        _escape_formulas(df).to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+
+def _formula_like(values: pd.Series) -> pd.Series:
+    """Cells the shared ``escape_formulas`` would escape, except plain numbers."""
+    from riskft_pipeline.core.tickets.prepare import escape_formulas
+
+    text = values.astype(str).reset_index(drop=True)
+    risky = escape_formulas(text.to_frame("cell"))["cell"] != text
+    if risky.any():
+        risky[risky] = ~text[risky].map(_is_number).astype(bool)
+    return pd.Series(risky.to_numpy(dtype=bool), index=values.index)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for i, col in enumerate(df.columns):
+        if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            continue  # typed numbers are written as numbers
+        values = df.iloc[:, i].fillna("").astype(str)
+        escape = _formula_like(values.str.lstrip("'"))
+        out.isetitem(i, values.mask(escape, "'" + values))
+    names = pd.Series([str(c) for c in df.columns], dtype=object)
+    out.columns = names.mask(_formula_like(names.str.lstrip("'")), "'" + names).tolist()
+    return out
+
+
+def _unescape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for i in range(df.shape[1]):
+        values = df.iloc[:, i].astype(str)
+        escaped = values.str.startswith("'") & _formula_like(values.str.lstrip("'"))
+        if escaped.any():
+            out.isetitem(i, values.mask(escaped, values.str[1:]))
+    names = pd.Series([str(c) for c in df.columns], dtype=object)
+    escaped = names.str.startswith("'") & _formula_like(names.str.lstrip("'"))
+    out.columns = names.mask(escaped, names.str[1:]).tolist()
+    return out
 
 
 def append_new(history_csv: Path, rows: pd.DataFrame, key: str) -> tuple[int, int]:

@@ -1,8 +1,9 @@
-"""JSONL and file helpers: atomic writes and content hashes (pure stdlib)."""
+"""JSONL and file helpers: atomic writes and content hashes (stdlib only, POSIX)."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -11,6 +12,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from riskft_pipeline.core.errors import InputError
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -88,24 +91,133 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 def atomic_dir(path: str | Path):
     """Build a directory under a temp name and rename it into place when the block succeeds.
 
-    An existing directory at ``path`` is replaced only after the new one is complete.
+    An existing directory at ``path`` is replaced only after the new one is complete; an existing *file* (or
+    anything else that is not a directory) at ``path`` is refused with :class:`InputError` before anything is
+    written or moved. After a successful block ``path`` is the new directory and nothing else is left beside it:
+
+    - the swap (previous folder moved to ``.NAME.old-PID``, new one renamed in, old copy removed) runs under an
+      exclusive ``flock`` on the parent folder, so two writers of one output folder swap one after the other (the
+      last one wins) instead of failing with "Directory not empty" and leaving a copy behind;
+    - each writer holds a ``flock`` on its own temp folder while it builds it, so the next successful swap can tell
+      leftovers of a dead process (``.NAME.old-*``, ``.NAME.*.tmp`` nobody holds) from a live writer's temp folder,
+      and removes them. Where the filesystem has no ``flock`` the swap runs unlocked and such leftovers are kept.
     """
     path = Path(path)
+    _refuse_non_directory(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    with _locked_dir(path.parent):  # a temp folder is never seen unheld by another writer's cleanup
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        tmp_fd = _hold(tmp)
     try:
-        yield tmp
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        os.chmod(tmp, 0o777 & ~_umask())
+        try:
+            yield tmp
+            with _locked_dir(path.parent) as locked:
+                _refuse_non_directory(path)
+                if locked:
+                    _remove_leftovers(path, keep=tmp)
+                _swap(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    finally:
+        if tmp_fd is not None:
+            os.close(tmp_fd)
+
+
+def _refuse_non_directory(path: Path) -> None:
+    if (path.exists() or path.is_symlink()) and not path.is_dir():
+        raise InputError(f"output path {path} exists and is not a folder: nothing was written and it was left as "
+                         "it is (remove it or choose another output folder)")
+
+
+def _swap(tmp: Path, path: Path) -> None:
+    """``tmp`` becomes ``path``; a previous ``path`` is moved aside first and removed after (put back on failure)."""
+    if not (path.exists() or path.is_symlink()):
+        os.replace(tmp, path)
+        return
+    old = path.with_name(f".{path.name}.old-{os.getpid()}")
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    os.replace(path, old)
+    try:
+        os.replace(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.replace(old, path)  # the previous outputs stay where they were
         raise
+    finally:
+        if old.is_symlink():
+            old.unlink()
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_leftovers(path: Path, keep: Path) -> None:
+    """Under the parent's lock: every ``.NAME.old-*`` is a dead swap's, and a ``.NAME.*.tmp`` folder whose lock can
+    be taken has no live writer."""
+    old_prefix, tmp_prefix = f".{path.name}.old-", f".{path.name}."
+    for sibling in path.parent.iterdir():
+        name = sibling.name
+        if sibling == keep or not name.startswith(tmp_prefix):
+            continue
+        dead_tmp = name.endswith(".tmp") and sibling.is_dir() and not sibling.is_symlink() and _unheld(sibling)
+        if name.startswith(old_prefix) or dead_tmp:
+            _remove(sibling)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _hold(folder: Path) -> int | None:
+    """An open descriptor holding an exclusive ``flock`` on ``folder`` (None where the filesystem has none)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _unheld(folder: Path) -> bool:
+    """True when nobody holds ``folder``'s lock (its writer is gone); False when held or when it cannot be told."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _locked_dir(folder: Path) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``folder`` for the block; yields False (and runs unlocked) where there is none."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -48,6 +48,8 @@ def load_for_inference(adapter_dir: Path | None, base_cfg: BaseModelConfig | Non
     LoRA into the base weights, so generation pays no adapter overhead.
     """
     meta = read_adapter_meta(adapter_dir) if adapter_dir is not None else None
+    if meta is not None:
+        check_safetensors_adapter(Path(adapter_dir))  # before any weights are loaded
     if base_cfg is None:
         base_cfg = BaseModelConfig(**meta["base_model"]["config"]) if meta else BaseModelConfig()
     model, tokenizer, identity = load_base(base_cfg, for_training=False)
@@ -66,7 +68,22 @@ def _check_same_base(recorded: dict, actual: dict, adapter_dir: Path) -> None:
                          "original base")
 
 
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+def check_safetensors_adapter(adapter_dir: Path) -> None:
+    """Refuse an adapter folder without ``adapter_model.safetensors``. PEFT would fall back to a pickle
+    ``adapter_model.bin`` (``torch.load``, with ``weights_only=True`` today, but still a pickle); only safetensors
+    adapters are loaded here, like base models."""
+    if not (Path(adapter_dir) / ADAPTER_WEIGHTS).is_file():
+        pickles = sorted(p.name for p in Path(adapter_dir).glob("*.bin"))
+        found = f" (found {', '.join(pickles)}: pickle weights are never loaded)" if pickles else ""
+        raise InputError(f"adapter folder {adapter_dir} has no {ADAPTER_WEIGHTS}: only safetensors adapters are "
+                         f"loaded{found}")
+
+
 def _attach_adapter(model, adapter_dir: Path, merge: bool):
+    check_safetensors_adapter(adapter_dir)  # PEFT has no switch to refuse adapter_model.bin: check before it looks
     from peft import PeftModel
     from transformers import GenerationConfig
 

@@ -175,3 +175,69 @@ def test_pending_runs_take_the_newest_snapshot_per_chain(inbox, tmp_path, small_
     assert incoming.pending_runs(incoming.last_seq()) == []
     registry = json.loads((incoming.history_dir() / incoming.REGISTRY).read_text())
     assert [e["seq"] for e in registry["entries"]] == [1, 2]
+
+
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+def test_history_csvs_escape_formulas_and_read_back_exactly(inbox, tmp_path):
+    """I1: the history CSVs a person may open in a spreadsheet hold no formula cell, quote every cell, keep plain
+    numbers (a negative date too) as numbers, and give the pipeline back exactly the cells it stored."""
+    from riskft_pipeline.core.risk.features import clean_changes, read_changes_csv
+    from riskft_pipeline.core.tickets.generate import generate_tickets, write_tickets_csv
+    from riskft_pipeline.core.tickets.io import read_ticket_csv
+    from riskft_pipeline_tests.reliability.corpus import formula_cells
+
+    changes = pd.read_csv(CHANGES, dtype=str, keep_default_na=False).iloc[:30].copy()
+    changes.loc[0, "message"] = FORMULA
+    changes.loc[1, "diff_summary"] = "-2+3+cmd|' /C calc'!A0"
+    changes.loc[2, "date"] = "-86400"  # 1969: a plain negative number, valid, must stay a number
+    changes.to_csv(inbox / "changes_1.csv", index=False)
+    tickets = generate_tickets(40, seed=5).assign(short_description=FORMULA)
+    write_tickets_csv(tickets, tmp_path / "t.csv")
+    drop(tmp_path / "t.csv", inbox, "tickets_1.csv")
+    pd.DataFrame({"number": ["@INC1", "INC2"], "caused_by_change": [changes.loc[3, "_id"], "ffffffffffff"],
+                  "short_description": [FORMULA, "'=already escaped by hand"]}).to_csv(
+        inbox / "incidents_1.csv", index=False)
+    outcomes = incoming.ingest_folder(inbox)
+    assert {o.status for o in outcomes} == {"accepted"}
+
+    hist = incoming.history_dir()
+    for name in ("changes.csv", "tickets.csv", "incidents.csv", "changes_labelled.csv"):
+        data = (hist / name).read_bytes()
+        assert formula_cells(data) == [], name
+        header, first = data.decode().splitlines()[:2]
+        assert header.startswith('"') and first.startswith('"') and first.endswith('"'), f"{name}: cells quoted"
+
+    stored = incoming.read_history(hist / "changes.csv").set_index("_id")
+    assert stored.loc[changes.loc[0, "_id"], "message"] == FORMULA, "read back exactly"
+    assert stored.loc[changes.loc[1, "_id"], "diff_summary"] == "-2+3+cmd|' /C calc'!A0"
+    incidents = incoming.read_history(hist / "incidents.csv")
+    assert incidents["number"].tolist() == ["@INC1", "INC2"]
+    assert incidents["short_description"].tolist() == [FORMULA, "'=already escaped by hand"]
+
+    chain = clean_changes(read_changes_csv(hist / "changes.csv"), now=2e9)  # what the risk chain reads
+    assert chain.summary["clean_rows"] == 30, chain.summary["quarantine_reasons"]
+    typed = chain.clean.set_index("_id")
+    assert typed.loc[changes.loc[0, "_id"], "message"] == "'" + FORMULA, "comes back as text"
+    assert typed.loc[changes.loc[2, "_id"], "date"] == -86400, "a negative number is not escaped"
+    expected = changes.set_index("_id")["la"].astype(float)
+    assert (typed.loc[expected.index, "la"] == expected).all(), "metrics intact"
+    texts = read_ticket_csv(hist / "tickets.csv").df["short_description"]
+    assert len(texts) and set(texts) == {"'" + FORMULA}
+
+    pd.DataFrame({"number": ["@INC1"], "caused_by_change": ["ffffffffffff"], "short_description": ["x"]}).to_csv(
+        inbox / "incidents_2.csv", index=False)
+    [again] = incoming.ingest_folder(inbox)
+    assert (again.rows_added, again.rows_duplicate) == (0, 1), "ids compare with what was stored, not the escape"
+
+
+def test_ragged_incident_rows_are_quarantined_not_the_whole_file(inbox):
+    """R1 for incidents: a line with an extra field used to reject the whole file."""
+    (inbox / "incidents_1.csv").write_text("number,caused_by_change\nINC1,abcdef1234\nINC2,abcdef9999,extra\n",
+                                           encoding="utf-8")
+    [o] = incoming.ingest_folder(inbox)
+    assert o.status == "accepted" and (o.rows_in, o.rows_added, o.rows_quarantined) == (2, 1, 1)
+    assert pd.read_csv(o.quarantine_file, dtype=str)["reason"].tolist() == ["malformed_row"]
+    assert list(incoming.read_history(incoming.history_dir() / "incidents.csv").columns) == [
+        "number", "caused_by_change"]

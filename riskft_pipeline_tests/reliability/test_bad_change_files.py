@@ -159,6 +159,20 @@ def test_random_bytes_through_the_cli_never_crash(data, header):
         assert run.rc == 0 or run.one_clear_line(), run.stderr
 
 
+def test_ragged_rows_and_latin1_bytes_are_quarantined_or_read_not_the_whole_file(tmp_path):
+    """R1: one ragged line or one Latin-1 byte used to refuse the whole change file (exit 2)."""
+    src = tmp_path / "changes.csv"
+    src.write_bytes(CHANGE_CORPUS["ragged rows"][0])
+    summary = prepare_risk(src, tmp_path / "ragged", now=NOW)
+    assert summary["quarantine_reasons"] == {"malformed_row": 2}
+    assert summary["raw_rows"] == 32 == summary["clean_rows"] + summary["quarantined_rows"]
+    assert set(read_quarantine(tmp_path / "ragged" / "quarantine.csv")["reason"]) == {"malformed_row"}
+    src.write_bytes(CHANGE_CORPUS["Latin-1 message text"][0])
+    summary = prepare_risk(src, tmp_path / "latin1", now=NOW)
+    assert summary["encoding"] == "latin-1" and summary["clean_rows"] == 30
+    assert "café" in pd.read_parquet(tmp_path / "latin1" / "clean.parquet")["message"].iloc[0]
+
+
 def test_nan_metric_never_reaches_a_prompt(tmp_path):
     rows = [change_row(i) for i in range(30)] + [change_row(40, la="nan"), change_row(41, ld=str(math.inf))]
     src = tmp_path / "changes.csv"
@@ -173,7 +187,8 @@ def test_nan_metric_never_reaches_a_prompt(tmp_path):
 def test_error_lines_cannot_carry_terminal_escapes_or_newlines(tmp_path):
     """The refusal quotes the file's column names: control characters are shown escaped, never interpreted."""
     src = tmp_path / "changes.csv"
-    src.write_bytes(b'"\x1b[2J\x1b]0;owned\x07","line one\nriskft: all good",x\n1,2,3\n')
+    # enough plain rows that the control characters stay under the reader's "binary content" threshold (1%)
+    src.write_bytes(b'"\x1b[2J\x1b]0;owned\x07","line one\nriskft: all good",x\n' + b"1,2,3\n" * 200)
     run = _label(src, tmp_path / "labelled.csv")
     assert run.rc == 2 and run.one_clear_line(), run.stderr
     assert "\x1b" not in run.stderr and "\x07" not in run.stderr and "\\x1b" in run.stderr

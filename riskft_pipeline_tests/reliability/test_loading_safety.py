@@ -55,6 +55,36 @@ def test_a_pickle_only_model_folder_is_refused_by_the_cli_before_loading(tmp_pat
     assert not marker.exists(), "the pickle was loaded"
 
 
+def test_a_pickle_only_adapter_folder_is_refused_before_loading(tmp_path, monkeypatch):
+    """T1: PEFT falls back to ``adapter_model.bin`` when there is no safetensors file; it is refused before the base
+    model (or anything else) is loaded, with one line naming the folder."""
+    import json
+
+    from riskft_pipeline import enrich
+    from riskft_pipeline.core.errors import InputError
+    from riskft_pipeline.training import infer
+    from riskft_pipeline.training.sft import ADAPTER_META
+
+    marker = tmp_path / "code-ran"
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 8}', encoding="utf-8")
+    (adapter / "adapter_model.bin").write_bytes(pickle.dumps(_Exploit(marker)))
+    (adapter / ADAPTER_META).write_text(json.dumps({"base_model": {"config": {}, "identity": {}}}), encoding="utf-8")
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr(infer, "load_base", no_loading)
+    for attempt in (lambda: infer.load_for_inference(adapter), lambda: infer._attach_adapter(None, adapter, False),
+                    lambda: enrich.load_model(str(adapter))):
+        with pytest.raises(InputError, match="only safetensors adapters are loaded") as err:
+            attempt()
+        message = str(err.value)
+        assert str(adapter) in message and "adapter_model.bin" in message and "\n" not in message
+    assert not marker.exists(), "the pickle was loaded"
+
+
 # --- source scan ---------------------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ run swapping the folder mid-rename. Each ends with a clear error and the previou
 from __future__ import annotations
 
 import errno
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -43,27 +44,48 @@ def test_unwritable_output_location_is_one_line_and_touches_nothing(tmp_path):
     assert blocker.read_text(encoding="utf-8") == "not a folder"
 
 
+def test_an_existing_file_as_the_output_folder_is_refused_and_left_alone(tmp_path):
+    """``--out`` naming an existing file: it used to be moved aside and replaced by the output folder, silently."""
+    out = tmp_path / "out"
+    out.write_text("not a folder", encoding="utf-8")
+    run = prepare_tickets(embedded_data_dir() / "tickets.csv", out)
+    assert run.rc == 2 and run.one_clear_line() and str(out) in run.stderr, run.stderr
+    assert out.read_text(encoding="utf-8") == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "nothing moved, no temp folder left"
+
+
 def test_a_second_run_swapping_the_folder_mid_rename_never_mixes_outputs(tmp_path, monkeypatch):
-    """Two runs on one output folder: whatever the interleaving, the folder is one complete run's output."""
+    """Two runs on one output folder: the second run's swap waits for the first's (a lock on the parent folder),
+    both succeed, the folder is one complete run's output and no ``.out.old-PID`` copy is left behind."""
     from riskft_pipeline.core import jsonl
 
     src, out = embedded_data_dir() / "tickets.csv", tmp_path / "out"
     assert prepare_tickets(src, tmp_path / "reference").rc == 0
     assert prepare_tickets(src, out).rc == 0
     real_replace = jsonl.os.replace
-    inner: list = []
+    inner: dict = {}
+
+    def second_run():
+        try:
+            inner["summary"] = prepare_module.prepare(src, out)
+        except Exception as e:  # noqa: BLE001 - a thread: reported by the assertion below
+            inner["error"] = e
+
+    thread = threading.Thread(target=second_run)
 
     def racing_replace(a, b):
         real_replace(a, b)
-        if Path(b).name.startswith(".out.old") and not inner:  # old outputs moved aside: the other run lands now
-            monkeypatch.setattr(jsonl.os, "replace", real_replace)
-            inner.append(prepare_tickets(src, out))
+        if Path(b).name.startswith(".out.old") and thread.ident is None:  # old outputs aside: the other run now
+            thread.start()
+            thread.join(timeout=3)  # before the fix it landed here, between the two renames; now it waits
 
     monkeypatch.setattr(jsonl.os, "replace", racing_replace)
     outer = prepare_tickets(src, out)
-    assert inner and inner[0].rc == 0
-    assert outer.rc == 0 or outer.one_clear_line()
+    thread.join(timeout=120)
+    assert outer.rc == 0, outer.stderr
+    assert "summary" in inner, inner
     assert folder_bytes(out) == folder_bytes(tmp_path / "reference")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "reference"], "a stale copy was left behind"
 
 
 def test_disk_full_while_saving_the_adapter_keeps_the_previous_adapter(tmp_path):

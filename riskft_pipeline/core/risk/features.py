@@ -9,6 +9,9 @@ exact copy of the label and the unnamed first column is a row index; both are dr
 features (every consumer selects :data:`FEATURES` explicitly).
 
 Every input row ends up either in ``clean`` or in ``quarantine`` (with a ``reason``): ``raw == clean + quarantined``.
+That includes the lines of the file that do not fit its header (ragged rows): the reader keeps them, flagged in
+:data:`MALFORMED_COLUMN`, and :func:`clean_changes` quarantines them as ``malformed_row``. Decoding and parsing are
+:mod:`riskft_pipeline.core.csvio`'s, shared with the ticket reader (a file that is not UTF-8 is read as Latin-1).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskft_pipeline.core.csvio import read_csv_text, with_bad_rows
 from riskft_pipeline.core.errors import InputError
 
 FEATURES: tuple[str, ...] = (
@@ -37,6 +41,9 @@ REQUIRED: tuple[str, ...] = (ID, DATE, LABEL, *FEATURES)
 TEXT_COLUMNS: tuple[str, ...] = ("message", "diff_summary")
 LEAKY_COLUMNS: tuple[str, ...] = ("__",)
 """Columns that copy the label in the public data: dropped on read, never a feature."""
+MALFORMED_COLUMN = "_malformed_row"
+"""Set to ``"1"`` by :func:`read_changes_csv` on the lines that did not fit the header (their cells mapped onto it);
+:func:`clean_changes` quarantines those rows as ``malformed_row`` and never passes the column on."""
 
 _INDEX_COLUMN = re.compile(r"^(Unnamed: \d+|index)$")
 _TRUE = {"1", "1.0", "true", "t", "yes", "y"}
@@ -44,6 +51,7 @@ _FALSE = {"0", "0.0", "false", "f", "no", "n"}
 
 # Reasons, in the order they are checked; a row is quarantined under the first one that applies.
 REASONS: tuple[str, ...] = (
+    "malformed_row",
     "missing_id",
     "bad_date",
     "future_date",
@@ -65,22 +73,24 @@ class CleanResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def read_changes_csv(path: str | Path) -> pd.DataFrame:
+def read_changes_csv(path: str | Path, *, required: tuple[str, ...] = REQUIRED) -> pd.DataFrame:
     """Read a change-metrics CSV as raw strings (cleaning does the typing, so one bad cell quarantines a row instead
-    of failing the file). Raises :class:`InputError` for a file that cannot be used at all."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"changes file not found: {path}")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)  # "NA" may be a message; "" is missing
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: empty file (expected a CSV header with {', '.join(REQUIRED)})") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"{path}: not a readable CSV ({str(e).splitlines()[0]})") from None
-    df = drop_non_features(df)
-    check_columns(df, source=str(path))
+    of failing the file). Raises :class:`InputError` for a file that cannot be used at all: missing, empty, binary,
+    no header, a ``required`` column missing, or no rows.
+
+    Lines that do not fit the header are kept, flagged in :data:`MALFORMED_COLUMN` (the column exists only when
+    there are such lines); a file that is not UTF-8 is read as Latin-1. ``df.attrs`` records the ``encoding`` and
+    the reader's ``warnings``; :func:`clean_changes` copies both into its summary.
+    """
+    read = read_csv_text(path, what="changes file", sep=",")  # "NA" may be a message; "" is missing
+    df = drop_non_features(with_bad_rows(read, MALFORMED_COLUMN))
+    check_columns(df, source=str(path), required=required)
     if df.empty:
         raise InputError(f"{path}: the CSV has a header but no rows")
+    warnings = list(read.warnings)
+    if read.bad_lines:
+        warnings.append(f"{len(read.bad_lines)} malformed row(s) do not match the header: quarantined")
+    df.attrs.update(encoding=read.encoding, warnings=warnings)
     return df
 
 
@@ -90,8 +100,8 @@ def drop_non_features(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=drop)
 
 
-def check_columns(df: pd.DataFrame, source: str = "changes") -> None:
-    missing = [c for c in REQUIRED if c not in df.columns]
+def check_columns(df: pd.DataFrame, source: str = "changes", required: tuple[str, ...] = REQUIRED) -> None:
+    missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputError(f"{source}: missing required column(s): {', '.join(missing)} "
                          f"(found: {', '.join(map(str, df.columns)) or 'none'})")
@@ -173,8 +183,12 @@ def clean_changes(df: pd.DataFrame, *, now: float | None = None) -> CleanResult:
     counted in ``summary["out_of_order_rows"]``.
     """
     raw = drop_non_features(df).reset_index(drop=True)
+    dropped = [c for c in df.columns if c not in raw.columns]
+    malformed = (raw.pop(MALFORMED_COLUMN).astype(str) != "") if MALFORMED_COLUMN in raw.columns else None
     check_columns(raw)
     typed, reason = _typed(raw, time.time() if now is None else now)
+    if malformed is not None:
+        reason[malformed] = "malformed_row"  # the first reason: its cells are not where the header says
     _flag_duplicates(typed, reason)
 
     bad = reason != ""
@@ -199,7 +213,9 @@ def clean_changes(df: pd.DataFrame, *, now: float | None = None) -> CleanResult:
         "bug_rate": float(clean[LABEL].mean()) if len(clean) else float("nan"),
         "text_columns": [c for c in TEXT_COLUMNS if c in clean.columns],
         "ignored_columns": [c for c in raw.columns if c not in REQUIRED and c not in TEXT_COLUMNS],
-        "dropped_columns": [c for c in df.columns if c not in raw.columns],
+        "dropped_columns": dropped,
+        "encoding": df.attrs.get("encoding"),
+        "warnings": list(df.attrs.get("warnings", [])),
     }
     assert summary["raw_rows"] == summary["clean_rows"] + summary["quarantined_rows"]
     clean = clean[[ID, DATE, LABEL, *FEATURES, *summary["text_columns"]]]

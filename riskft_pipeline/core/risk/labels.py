@@ -5,7 +5,9 @@ An incidents CSV (``number, opened_at, short_description, caused_by_change, ...`
 that caused it: a commit hash, a hash prefix of at least :data:`MIN_PREFIX` hex digits, or a change-request number
 (``CHG0012345``) that a column of the changes table maps to a change. Several ids in one cell (comma, semicolon or
 space separated) are all used. Every incident is either matched to at least one change or listed as unmatched with
-its reason; none is dropped silently.
+its reason; none is dropped silently. That includes lines of the incidents file that do not fit its header: the
+reader keeps them, flagged in :data:`MALFORMED_COLUMN`, and they are listed as unmatched with the reason
+``malformed_row`` (their cells are not where the header says, so no change is labelled from them).
 """
 
 from __future__ import annotations
@@ -18,34 +20,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskft_pipeline.core.csvio import read_csv_text, with_bad_rows
 from riskft_pipeline.core.errors import InputError
+from riskft_pipeline.core.risk.features import MALFORMED_COLUMN
 
 NUMBER_COL = "number"
 DEFAULT_CHANGE_ID_COL = "caused_by_change"
 MIN_PREFIX = 7
+MALFORMED = "malformed_row"
 LABEL_SOURCES: tuple[str, ...] = ("none", "szz", "incident", "both")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _SPLIT = re.compile(r"[,;\s]+")
 
 
 def read_incidents_csv(path: str | Path, *, change_id_col: str = DEFAULT_CHANGE_ID_COL) -> pd.DataFrame:
-    """Read an incidents CSV as strings. Raises :class:`InputError` (naming the problem) for a missing, empty or
-    unreadable file, or one without ``number`` or the change-id column."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"incidents file not found: {path}")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: empty file (expected a CSV header with {NUMBER_COL}, {change_id_col})") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"{path}: not a readable CSV ({str(e).splitlines()[0]})") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    """Read an incidents CSV as strings. Raises :class:`InputError` (naming the problem) for a missing, empty,
+    binary or header-less file, or one without ``number`` or the change-id column.
+
+    Lines that do not fit the header are kept, flagged in :data:`MALFORMED_COLUMN` (present only when there are
+    such lines); a file that is not UTF-8 is read as Latin-1. ``df.attrs`` records the ``encoding`` and the reader's
+    ``warnings``."""
+    read = read_csv_text(path, what="incidents file", sep=",")
+    df = with_bad_rows(read, MALFORMED_COLUMN)
     missing = [c for c in (NUMBER_COL, change_id_col) if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing required column(s): {', '.join(missing)} "
-                         f"(found: {', '.join(df.columns) or 'none'})")
+                         f"(found: {', '.join(c for c in df.columns if c != MALFORMED_COLUMN) or 'none'})")
+    warnings = list(read.warnings)
+    if read.bad_lines:
+        warnings.append(f"{len(read.bad_lines)} malformed row(s) do not match the header")
+    df.attrs.update(encoding=read.encoding, warnings=warnings)
     return df
+
+
+def malformed_rows(df: pd.DataFrame) -> pd.Series:
+    """True for the rows the reader flagged as not fitting the header (all False for a frame without the flag)."""
+    if MALFORMED_COLUMN not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df[MALFORMED_COLUMN].astype(str) != ""
 
 
 def _change_ids(cell: Any) -> list[str]:
@@ -123,7 +135,10 @@ def label_from_incidents(
     hit_rows: set[int] = set()
     unmatched: list[dict[str, str]] = []
     matched = 0
-    for number, cell in zip(incidents[NUMBER_COL], incidents[change_id_col]):
+    for number, cell, malformed in zip(incidents[NUMBER_COL], incidents[change_id_col], malformed_rows(incidents)):
+        if malformed:
+            unmatched.append({"number": str(number), change_id_col: str(cell), "reason": MALFORMED})
+            continue
         rows, reasons = _match_incident(resolver, cell)
         if rows:
             matched += 1

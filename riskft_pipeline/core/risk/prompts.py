@@ -111,18 +111,24 @@ def render_answer(tier: str, justification: str) -> str:
 
 
 _DECODER = json.JSONDecoder()
+# Candidate '{' positions tried before giving up (as the ticket parser does): bounds the work on adversarial text.
+# Uncapped, "{{{{..." cost one failed decode per brace, each scanning the text before it for the error's line and
+# column: quadratic (1M braces took minutes).
+_MAX_ATTEMPTS = 64
 
 
 def parse_answer(text: str | None) -> dict[str, str] | None:
     """``{"risk", "justification"}`` from the first JSON object in ``text`` whose ``risk`` is a tier, else None.
 
     Tolerates prose or code fences around the object and a truncated justification is not recovered (None): only
-    ``json`` decoding is used, nothing is evaluated.
+    ``json`` decoding is used, nothing is evaluated. At most :data:`_MAX_ATTEMPTS` ``{`` positions are tried.
     """
     if not isinstance(text, str):
         return None
     start = text.find("{")
-    while start != -1:
+    for _attempt in range(_MAX_ATTEMPTS):
+        if start == -1:
+            break
         try:
             obj, _ = _DECODER.raw_decode(text, start)
         except (json.JSONDecodeError, RecursionError):

@@ -5,23 +5,18 @@ row-level problems never abort: lines with too many or too few fields (including
 field) come back in :attr:`ReadResult.bad_rows`, and the cleaner quarantines them with everything else, so every raw
 row is accounted for.
 
-Parsing: Arrow's C++ CSV reader (several times faster than pandas' on a million rows), every column read as text
-(no type inference: ``007`` stays ``007``, ``NaN`` stays ``NaN``); pandas' parsers only when Arrow refuses a file
-(duplicate column names, an encoding it cannot transcode).
+Decoding and parsing are :mod:`riskft_pipeline.core.csvio`'s (shared with the change and incident readers): every
+column read as text, UTF-8 or UTF-16 by BOM with a Latin-1 fallback, ragged lines handed back instead of failing.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pv
 
+from riskft_pipeline.core.csvio import bad_rows_frame, read_csv_text
 from riskft_pipeline.core.errors import InputError
 
 ID_COLUMN = "number"
@@ -50,10 +45,6 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
 )
 MALFORMED_REASON = "malformed row"
 
-_SNIFF_BYTES = 64 * 1024
-_ALTERNATIVE_DELIMITERS = (";", "\t", "|")
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
 
 @dataclass
 class ReadResult:
@@ -76,13 +67,14 @@ def read_ticket_csv(path: str | Path, *, require_labels: bool = True) -> ReadRes
     ``require_labels=False`` reads unlabelled exports (new tickets to enrich): only the id and text are required.
     """
     path = Path(path)
-    head = _read_head(path)
-    encoding, warnings = _detect_encoding(path, head)
-    text_head = head.decode(encoding, errors="replace")
-    sep = _detect_delimiter(text_head, warnings)
-    _warn_duplicate_columns(text_head, sep, warnings)
-    df, bad_rows = _parse(path, encoding, sep, text_head)
-    df = _drop_index_columns(df)
+    read = read_csv_text(path, what="ticket file", key_column=ID_COLUMN)
+    encoding, warnings = read.encoding, read.warnings
+    df = _drop_index_columns(read.df)
+    bad_rows = pd.DataFrame()
+    if read.bad_lines:
+        bad_rows = bad_rows_frame(read.bad_lines, list(read.df.columns))
+        bad_rows["reason"] = MALFORMED_REASON
+        bad_rows = _drop_index_columns(bad_rows)
     required = REQUIRED_COLUMNS if require_labels else (ID_COLUMN, *TEXT_COLUMNS)
     missing = [c for c in required if c not in df.columns]
     if missing:
@@ -99,158 +91,8 @@ def read_ticket_csv(path: str | Path, *, require_labels: bool = True) -> ReadRes
     return ReadResult(df=df, encoding=encoding, warnings=warnings, bad_rows=bad_rows)
 
 
-def _read_head(path: Path) -> bytes:
-    """The first bytes of the file, after the checks that need no parsing (exists, non-empty, text)."""
-    if not path.exists():
-        raise InputError(f"ticket file not found: {path}")
-    if not path.is_file():
-        raise InputError(f"not a file: {path}")
-    with open(path, "rb") as f:
-        head = f.read(_SNIFF_BYTES)
-    # Excel's "Unicode text" export is UTF-16 with a BOM: its NUL bytes are text, so judge its decoded form.
-    sniff = head.decode("utf-16", errors="ignore").encode() if head.startswith(_UTF16_BOMS) else head
-    if not sniff.lstrip(b"\xef\xbb\xbf \t\r\n"):
-        raise InputError(f"{path.name}: file is empty")
-    if _looks_binary(sniff):
-        raise InputError(f"{path.name}: not a CSV file (binary content)")
-    return head
-
-
-def _looks_binary(head: bytes) -> bool:
-    """NUL bytes, or more than 1% control characters: no text export looks like that (zip, gzip, random bytes)."""
-    if b"\x00" in head:
-        return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
-    return controls > len(head) / 100
-
-
-def _detect_encoding(path: Path, head: bytes) -> tuple[str, list[str]]:
-    """UTF-16 when the file starts with its BOM; UTF-8 (with or without BOM) when the whole file decodes; otherwise
-    Latin-1, which decodes anything."""
-    if head.startswith(_UTF16_BOMS):
-        return _check_decodes(path, "utf-16")
-    encoding = "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
-    try:
-        with open(path, encoding=encoding) as f:
-            while f.read(1 << 24):
-                pass
-    except UnicodeDecodeError:
-        return "latin-1", ["file is not valid UTF-8: read as Latin-1"]
-    return encoding, []
-
-
-def _check_decodes(path: Path, encoding: str) -> tuple[str, list[str]]:
-    """A file whose BOM promises ``encoding`` must decode with it entirely; no fallback guess is safer."""
-    try:
-        with open(path, encoding=encoding) as f:
-            while f.read(1 << 24):
-                pass
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path.name}: starts with a {encoding} byte-order mark but is not valid {encoding} "
-                         f"({_one_line(e)})") from None
-    return encoding, []
-
-
-def _detect_delimiter(head: str, warnings: list[str]) -> str:
-    """Comma unless the header line clearly uses another delimiter (Excel exports in some locales use ';')."""
-    header = head.splitlines()[0] if head else ""
-    if "," in header or ID_COLUMN not in header:
-        return ","
-    counts = {d: header.count(d) for d in _ALTERNATIVE_DELIMITERS}
-    best = max(counts, key=counts.get)
-    if counts[best] == 0:
-        return ","
-    warnings.append(f"header uses {best!r} as delimiter, not ','")
-    return best
-
-
-def _warn_duplicate_columns(head: str, sep: str, warnings: list[str]) -> None:
-    """A header that names a column twice: the parser keeps the first (pandas renames the rest ``name.1``)."""
-    header = [c.strip() for c in next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])]
-    repeated = [c for c, n in Counter(header).items() if n > 1 and c]
-    if repeated:
-        warnings.append(f"columns named more than once, the first of each is used: {', '.join(repeated)}")
-
-
-def _parse(path: Path, encoding: str, sep: str, head: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Arrow's multi-threaded C++ parser first (ragged lines handed back, not fatal); pandas if Arrow refuses."""
-    parsed = _parse_arrow(path, encoding, sep, head)
-    if parsed is not None:
-        return parsed
-    options = {"sep": sep, "encoding": encoding, "dtype": str, "keep_default_na": False, "na_filter": False}
-    try:
-        df = pd.read_csv(path, **options)
-        return _tidy(df), pd.DataFrame()
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path.name}: file is empty") from None
-    except pd.errors.ParserError:
-        pass
-    except (csv.Error, ValueError) as e:
-        raise InputError(f"{path.name}: not a readable CSV file ({_one_line(e)})") from None
-    bad: list[list[str]] = []
-    try:
-        df = pd.read_csv(path, engine="python", on_bad_lines=lambda line: bad.append(line), **options)
-    except (pd.errors.ParserError, csv.Error, ValueError) as e:
-        raise InputError(f"{path.name}: not a readable CSV file ({_one_line(e)})") from None
-    df = _tidy(df)
-    return df, _bad_rows_frame(bad, list(df.columns))
-
-
-def _parse_arrow(path: Path, encoding: str, sep: str, head: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Every column as text (no type inference: "007" stays "007"); None when Arrow cannot take this file."""
-    header = next(csv.reader(io.StringIO(head, newline=""), delimiter=sep), [])  # newline="": CR-only files
-    if not header or len(set(header)) != len(header):
-        return None  # duplicate column names: let pandas disambiguate them
-    bad_lines: list[str] = []
-
-    def keep_bad_line(row) -> str:
-        bad_lines.append(row.text)
-        return "skip"
-
-    try:
-        table = pv.read_csv(
-            path,
-            read_options=pv.ReadOptions(encoding="utf8" if encoding.startswith("utf-8") else encoding),
-            parse_options=pv.ParseOptions(
-                delimiter=sep, newlines_in_values=True, invalid_row_handler=keep_bad_line
-            ),
-            convert_options=pv.ConvertOptions(
-                column_types={name: pa.string() for name in header}, strings_can_be_null=False, null_values=[]
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
-        return None
-    if table.column_names != header or not all(pa.types.is_string(t) for t in table.schema.types):
-        return None
-    df = _tidy(table.to_pandas())
-    fields = [next(csv.reader(io.StringIO(line, newline=""), delimiter=sep), []) for line in bad_lines]
-    return df, _bad_rows_frame(fields, list(df.columns)) if fields else pd.DataFrame()
-
-
-def _tidy(df: pd.DataFrame) -> pd.DataFrame:
-    """Header names stripped; short rows' missing cells as '' so every cell is a string."""
-    df.columns = [str(c).strip() for c in df.columns]
-    return df.fillna("").astype(str)
-
-
-def _bad_rows_frame(lines: list[list[str]], columns: list[str]) -> pd.DataFrame:
-    """Ragged lines mapped onto the header (extra fields joined into the last column) with a reason."""
-    rows = []
-    for fields in lines:
-        row = list(fields[: len(columns)])
-        if len(fields) > len(columns):
-            row[-1] = ",".join(fields[len(columns) - 1 :])
-        rows.append(row + [""] * (len(columns) - len(row)))
-    frame = pd.DataFrame(rows, columns=columns, dtype=str)
-    frame["reason"] = MALFORMED_REASON
-    return _drop_index_columns(frame)
-
-
 def _drop_index_columns(df: pd.DataFrame) -> pd.DataFrame:
     """The unnamed first column some exports carry is a row index, not data."""
     index_cols = [c for c in df.columns if c == "" or c.startswith("Unnamed: ")]
     return df.drop(columns=index_cols)
 
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())[:200]

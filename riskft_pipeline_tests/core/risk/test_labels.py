@@ -79,10 +79,30 @@ def test_missing_columns_are_input_errors(changes, tmp_path):
         read_incidents_csv(bad)
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    with pytest.raises(InputError, match="empty file"):
+    with pytest.raises(InputError, match="file is empty"):
         read_incidents_csv(empty)
     with pytest.raises(InputError, match="not found"):
         read_incidents_csv(tmp_path / "absent.csv")
+
+
+def test_ragged_incident_rows_are_listed_as_malformed_not_the_whole_file(changes, tmp_path):
+    """Before, one line with an extra field refused the whole incidents file (exit 2)."""
+    path = tmp_path / "incidents.csv"
+    path.write_text(f"number,caused_by_change\nINC1,{H3}\nINC2,{H4},extra,cells\nINC3\n", encoding="utf-8")
+    df = read_incidents_csv(path)
+    out, summary = label_from_incidents(changes, df)
+    assert (summary["incidents"], summary["matched"], summary["unmatched"]) == (3, 1, 2)
+    assert {u["number"]: u["reason"] for u in summary["unmatched_incidents"]} == {
+        "INC2": "malformed_row", "INC3": "malformed_row"}
+    assert list(out["bug"]) == [1, 0, 1, 0], "a malformed row labels nothing (H4 stays 0)"
+
+
+def test_a_latin1_incidents_file_is_read(changes, tmp_path):
+    path = tmp_path / "incidents.csv"
+    path.write_bytes(f"number,caused_by_change,short_description\nINC1,{H3},Caf\xe9 down\n".encode("latin-1"))
+    df = read_incidents_csv(path)
+    assert df.loc[0, "short_description"] == "Café down" and df.attrs["encoding"] == "latin-1"
+    assert label_from_incidents(changes, df)[1]["matched"] == 1
 
 
 def test_servicenow_export_labels_mined_changes(tmp_path):

@@ -3,6 +3,9 @@ with a reason, nothing is lost (raw == clean + quarantined), and the label copy 
 
 from __future__ import annotations
 
+import gzip
+import random
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.risk.features import (
     FEATURES,
+    MALFORMED_COLUMN,
     clean_changes,
     feature_matrix,
     read_changes_csv,
@@ -43,16 +47,21 @@ def test_label_copy_is_dropped_even_when_a_frame_is_passed_directly():
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "empty file"),
+        (b"", "file is empty"),
+        (b"\n \n\n", "file is empty"),  # no header
         (b"_id,date,bug\n", "missing required column(s): ns, nd, nf"),
-        (b"\xff\xfe\x00\x01binary\x00\x00", "not a readable CSV"),
+        (b"\xff\xfe\x00\x01binary\x00\x00", "not a CSV file (binary content)"),
+        (random.Random(7).randbytes(4000), "not a CSV file (binary content)"),
+        (gzip.compress(b"_id,date,bug\n1,2,3\n", mtime=0), "not a CSV file (binary content)"),
     ],
+    ids=["empty", "blank lines", "metrics missing", "utf16 binary", "random bytes", "gzip"],
 )
 def test_unusable_files_raise_input_error(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
         read_changes_csv(path)
+    assert "\n" not in str(err.value), "one line (the CLI prints it and exits 2)"
 
 
 def test_missing_file_and_header_only_file(tmp_path, write_csv):
@@ -68,6 +77,40 @@ def test_missing_columns_are_named(write_csv):
     rows = [{k: v for k, v in change("a").items() if k not in ("la", "sexp")}]
     with pytest.raises(InputError, match="la, sexp"):
         read_changes_csv(write_csv(rows))
+
+
+def test_ragged_rows_are_quarantined_as_malformed_not_the_whole_file(tmp_path):
+    """A line with too few and one with too many fields: before, the whole file was refused (exit 2)."""
+    header = ",".join(change("h"))
+    good = [",".join(change(f"ok{i}", date=1_600_000_000 + i).values()) for i in range(3)]
+    short = "short,1600000000,0,1"
+    long = ",".join([*change("long").values(), "extra", "cells"])
+    path = tmp_path / "changes.csv"
+    path.write_text("\n".join([header, good[0], short, good[1], long, good[2]]) + "\n", encoding="utf-8")
+    df = read_changes_csv(path)
+    result = clean_changes(df, now=NOW)
+    s = result.summary
+    assert s["raw_rows"] == 5 == s["clean_rows"] + s["quarantined_rows"]
+    assert result.clean["_id"].tolist() == ["ok0", "ok1", "ok2"]
+    assert s["quarantine_reasons"] == {"malformed_row": 2}
+    assert sorted(result.quarantine["_id"]) == ["long", "short"]
+    assert MALFORMED_COLUMN not in result.quarantine.columns and MALFORMED_COLUMN not in result.clean.columns
+    assert MALFORMED_COLUMN not in s["ignored_columns"] + s["dropped_columns"]
+    assert any("malformed" in w for w in s["warnings"])
+
+
+def test_a_latin1_file_is_read_and_the_encoding_recorded(tmp_path):
+    """Before, one Latin-1 byte refused the whole file (UnicodeDecodeError, exit 2)."""
+    rows = [change("a") | {"message": "Fix café naïve"}, change("b") | {"message": "plain"}]
+    path = tmp_path / "changes.csv"
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="latin-1")
+    result = clean_changes(read_changes_csv(path), now=NOW)
+    assert result.clean["message"].tolist() == ["Fix café naïve", "plain"]
+    assert result.summary["encoding"] == "latin-1"
+    assert any("Latin-1" in w for w in result.summary["warnings"])
+    utf8 = tmp_path / "utf8.csv"
+    pd.DataFrame(rows).to_csv(utf8, index=False)
+    assert clean_changes(read_changes_csv(utf8), now=NOW).summary["encoding"] == "utf-8"
 
 
 BAD_ROWS = {

@@ -47,6 +47,16 @@ def test_parse_answer_tolerates_noise_and_rejects_non_answers(text, expected):
     assert parse_answer(text) == expected
 
 
+def test_parse_answer_caps_its_attempts_on_brace_floods():
+    """R4: every '{' used to be tried, each failed decode scanning the text before it: quadratic (1M braces took
+    minutes). At most 64 positions are tried now, so a flood is given up on, whatever its length."""
+    answer = render_answer("high", "+900 lines")
+    assert parse_answer("{" * 63 + answer) == {"risk": "high", "justification": "+900 lines"}  # 64th position
+    assert parse_answer("{" * 65 + answer) is None  # 66th: past the cap
+    assert parse_answer("{" * 1_000_000) is None
+    assert parse_answer('{"a": 1} ' * 63 + answer) is not None  # valid non-answers count too, up to the cap
+
+
 def test_user_turn_states_metrics_and_training_period_context(row, stats):
     text = change_description(row, stats)
     assert text.startswith(f"+{round(row['la'])}/-{round(row['ld'])} lines (p")
