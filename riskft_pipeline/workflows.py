@@ -16,7 +16,7 @@ from typing import Any
 from riskft_pipeline import paths
 from riskft_pipeline.core.config import Recipe, load_recipe, recipe_dict
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import sha256_file, write_json
+from riskft_pipeline.core.jsonl import atomic_write, sha256_file, write_json
 
 EXPERIMENTS = {"tickets": "ticket-extractor", "risk": "change-risk"}
 DEFAULT_RECIPES = {"tickets": "tickets_cpu.yaml", "risk": "risk_cpu.yaml"}
@@ -108,11 +108,13 @@ def train(recipe_path: str | Path, data_dir: Path, out_dir: Path, *, track: bool
 
 
 def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: str | Path | None = None,
-             progress: bool = True, log_to_run: bool = True) -> dict:
-    """Evaluate on ``data_dir/test.jsonl`` with baselines in the same run; log to the adapter's MLflow run."""
+             recipe: Recipe | None = None, progress: bool = True, log_to_run: bool = True) -> dict:
+    """Evaluate on ``data_dir/test.jsonl`` with baselines in the same run; log to the adapter's MLflow run.
+    The evaluation settings come from ``recipe``, else ``recipe_path``, else the adapter's own recipe."""
     adapter_dir, data_dir, out_dir = Path(adapter_dir), Path(data_dir), Path(out_dir)
     meta = adapter_meta(adapter_dir)
-    recipe = load_recipe(recipe_path) if recipe_path else Recipe.model_validate(meta["recipe"])
+    if recipe is None:
+        recipe = load_recipe(recipe_path) if recipe_path else Recipe.model_validate(meta["recipe"])
     if recipe.task == "tickets":
         from riskft_pipeline.training.evaluate import evaluate_tickets
 
@@ -134,8 +136,15 @@ def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: s
 
 def register(adapter_dir: Path, report: Path | dict, *, run_id: str | None = None,
              dagster_run_id: str | None = None, data_versions: dict | None = None,
-             tracking_uri: str | None = None) -> dict:
-    """Register the adapter as a new model version with full lineage; the champion gate decides promotion."""
+             tracking_uri: str | None = None, reevaluate_champion: bool = True,
+             reevaluation_dir: str | Path | None = None, progress: bool = True) -> dict:
+    """Register the adapter as a new model version with full lineage; the champion gate decides promotion.
+
+    When the current champion was evaluated on another test split (new data made new splits) and
+    ``reevaluate_champion`` is on, the champion's registered adapter is evaluated on this adapter's test split with
+    this adapter's recipe (:func:`champion_evaluator`; outputs under ``reevaluation_dir``, by default
+    ``champion_reevaluation/`` beside the adapter folder) and the gate compares the two on that split.
+    """
     from riskft_pipeline.tracking.registry import register_adapter
 
     adapter_dir = Path(adapter_dir)
@@ -151,12 +160,33 @@ def register(adapter_dir: Path, report: Path | dict, *, run_id: str | None = Non
     if not run_id:
         raise InputError(f"no MLflow run recorded for {adapter_dir}; pass --run-id")
     lineage = build_lineage(info, dagster_run_id=dagster_run_id, data_versions=data_versions)
+    reevaluate = None
+    if reevaluate_champion:
+        out_root = Path(reevaluation_dir) if reevaluation_dir else adapter_dir.parent / "champion_reevaluation"
+        reevaluate = champion_evaluator(recipe, Path(info["data_dir"]), out_root, progress=progress)
     return register_adapter(
         run_id=run_id, adapter_dir=adapter_dir, report=report, model_name=recipe.register.model_name,
         primary_metric=recipe.register.primary_metric, lineage=lineage, task=recipe.task,
         min_valid_json_rate=recipe.register.min_valid_json_rate,
-        tracking_uri=tracking_uri or info.get("tracking_uri"),
+        tracking_uri=tracking_uri or info.get("tracking_uri"), reevaluate=reevaluate,
     )
+
+
+def champion_evaluator(recipe: Recipe, data_dir: Path, out_root: Path, *, progress: bool = True):
+    """``(champion_adapter_dir, version) -> report``: :func:`evaluate` (the eval asset's function) of another
+    adapter on ``data_dir``'s test split with ``recipe``'s evaluation settings, so the sampled test rows, batch and
+    generation settings are the candidate's. Extras that do not enter the primary metric are skipped: the zero-shot
+    baseline (tickets) and the justifications (risk). Nothing is logged to any MLflow run."""
+    updates: dict[str, Any] = {"eval": recipe.eval.model_copy(update={"zero_shot_baseline": False})}
+    if recipe.risk is not None:
+        updates["risk"] = recipe.risk.model_copy(update={"justification": False})
+    settings = recipe.model_copy(update=updates)
+
+    def reevaluate(champion_adapter: Path, version: str) -> dict:
+        return evaluate(Path(champion_adapter), data_dir, out_root / f"version-{version}", recipe=settings,
+                        progress=progress, log_to_run=False)
+
+    return reevaluate
 
 
 def build_lineage(info: dict, *, dagster_run_id: str | None = None, data_versions: dict | None = None) -> dict:
@@ -200,6 +230,46 @@ def run_chain(task: str, *, input_path: str | Path | None = None, recipe_path: s
             "primary_metric": report.get("primary_metric"), "registration": registration}
 
 
+def risk_study(input_path: str | Path, recipe_path: str | Path, out_dir: str | Path, *,
+               max_train_examples: int | None = None, track: bool = False, progress: bool = True) -> dict:
+    """``riskft risk evaluate``: prepare the time-ordered split of one change-metrics CSV, train the recipe on it and
+    evaluate model and baselines side by side, all under ``out_dir`` (``data/``, ``adapter/``, ``recipe.yaml``,
+    ``report.json``, ``report.md``, ``roc.png``, ``timings.json``). No registration; MLflow only with ``track``."""
+    import yaml
+
+    out_dir = Path(out_dir)
+    recipe = load_recipe(recipe_path)
+    if recipe.task != "risk":
+        raise InputError(f"recipe {recipe_path} is for task {recipe.task!r}, not 'risk'")
+    if max_train_examples is not None:
+        if max_train_examples < 2:
+            raise InputError("--max-train-examples must be at least 2")
+        recipe = recipe.model_copy(update={"train": recipe.train.model_copy(
+            update={"max_train_examples": max_train_examples})})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    effective = out_dir / "recipe.yaml"
+    with atomic_write(effective) as fh:
+        yaml.safe_dump(recipe_dict(recipe), fh, sort_keys=False)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    summary = prepare("risk", input_path, out_dir / "data", recipe)
+    timings["prepare_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    trained = train(effective, out_dir / "data", out_dir / "train", track=track, input_path=input_path,
+                    progress=progress)
+    timings["train_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = evaluate(Path(trained["adapter_dir"]), out_dir / "data", out_dir, progress=progress, log_to_run=track)
+    timings["evaluate_s"] = time.perf_counter() - t0
+    write_json(out_dir / "timings.json", {**{k: round(v, 1) for k, v in timings.items()},
+                                          "train_steps": trained.get("steps"),
+                                          "tokens_per_s": trained.get("tokens_per_s"),
+                                          "train_examples": summary.get("examples", {}).get("train")})
+    return {"out": str(out_dir), "timings_s": {k: round(v, 1) for k, v in timings.items()},
+            "examples": summary.get("examples"), "methods": report.get("methods"),
+            "faithful_rate": report.get("faithful_rate"), "tier_bug_rates": report.get("tier_bug_rates")}
+
+
 # --- helpers ---------------------------------------------------------------------------------------------------
 
 
@@ -238,4 +308,13 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-__all__ = ["prepare", "train", "evaluate", "register", "run_chain", "build_lineage", "recipe_dict"]
+__all__ = [
+    "build_lineage",
+    "champion_evaluator",
+    "evaluate",
+    "prepare",
+    "recipe_dict",
+    "register",
+    "run_chain",
+    "train",
+]

@@ -92,23 +92,42 @@ def model_assets(*, task: str, prefix: str, splits_asset: str, group: str) -> Mo
 
     @dg.asset(name=version_name, group_name=group, code_version="1",
               ins={"adapter": dg.AssetIn(adapter_name), "report": dg.AssetIn(report_name)},
-              description="The adapter registered as a new MLflow model version; `champion` moves only if better.")
+              description="The adapter registered as a new MLflow model version; `champion` moves only if better "
+                          "on the same test split (a champion measured on another split is re-evaluated on this "
+                          "one first).")
     def model_version(context: dg.AssetExecutionContext, mlflow: MLflowTracking, adapter: dict,
                       report: dict) -> dg.Output[dict]:
         registration = workflows.register(
             Path(adapter["adapter_dir"]), Path(report["report_path"]), run_id=adapter["mlflow_run_id"],
             dagster_run_id=context.run.run_id, tracking_uri=mlflow.resolved_uri(),
             data_versions={splits_asset: adapter.get("splits_data_version")},
+            reevaluation_dir=run_dir(context, version_name) / "champion_reevaluation", progress=False,
         )
-        prev = registration.get("previous_champion") or {}
-        return dg.Output(registration, metadata={
-            "model": registration["model_name"], "version": str(registration["version"]),
-            "promoted": bool(registration["promoted"]), "reason": registration["reason"],
-            "previous_champion": str(prev.get("version", "none")), "model_uri": registration["model_uri"],
-            "mlflow_run_id": adapter["mlflow_run_id"],
-        })
+        return dg.Output(registration, metadata=registration_metadata(registration, adapter["mlflow_run_id"]))
 
     return ModelAssets(assets=[adapter, eval_report, model_version], checks=[])
+
+
+def registration_metadata(registration: dict, mlflow_run_id: str) -> dict:
+    """The decision as the asset's metadata: what was compared with what, on which test split, and why."""
+    prev = registration.get("previous_champion") or {}
+    compared = registration.get("comparison") or {}
+    reeval = compared.get("reevaluation") or {}
+    champion_value = compared.get("champion_value")
+    pm = registration.get("primary_metric") or {}
+    return {
+        "model": registration["model_name"], "version": str(registration["version"]),
+        "promoted": bool(registration["promoted"]),
+        "decision": "promoted" if registration["promoted"] else "not promoted",
+        "reason": registration["reason"],
+        "primary_metric": f"{pm.get('name')} = {pm.get('value')}",
+        "previous_champion": str(prev.get("version", "none")),
+        "champion_reevaluated": bool(compared.get("champion_reevaluated", False)),
+        "champion_metric_compared": float(champion_value) if champion_value is not None else float("nan"),
+        "compared_on_test_sha256": str(compared.get("compared_on_test_sha256") or "none"),
+        "champion_reevaluation_error": str(reeval.get("error") or "none"),
+        "model_uri": registration["model_uri"], "mlflow_run_id": str(mlflow_run_id),
+    }
 
 
 def gate_check(report: dict, min_valid_json_rate: float) -> dg.AssetCheckResult:

@@ -14,6 +14,11 @@ Tag schema on a version (all strings):
 - ``riskft.base_model.name`` / ``.identity`` (JSON) / ``.weights_sha256``, ``riskft.recipe_hash``, ``riskft.task``
 - ``riskft.primary_metric.name`` / ``.value`` / ``.higher_is_better``, ``riskft.valid_json_rate``
 - ``riskft.status`` (``registering`` → ``ready``), ``riskft.promoted``, ``riskft.gate_reason``
+- what the gate compared with, when there was a champion: ``riskft.gate.champion_version``,
+  ``riskft.gate.champion_reevaluated`` (``true`` when the champion, measured on another test split, was evaluated
+  again on this version's), ``riskft.gate.champion_value`` (the champion's metric used in the comparison),
+  ``riskft.gate.compared_on_test_sha256`` (the split both were measured on; absent when not comparable),
+  ``riskft.gate.reevaluation_error`` (why the champion could not be re-evaluated)
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from riskft_pipeline.tracking.client import get_client, guard, is_missing, resol
 
 STATUS = "riskft.status"
 FILE_PREFIX = "riskft.file."
+GATE_PREFIX = "riskft.gate."
 RECIPE_ARTIFACT = "recipe/recipe.json"
 
 
@@ -198,7 +204,8 @@ def _assemble(mv, run, recipe: dict | None, ref: str) -> dict[str, Any]:
         "seed": params.get("seed"),
         "library_versions": {k.removeprefix("lib."): v for k, v in sorted(params.items()) if k.startswith("lib.")},
         "evaluation": _evaluation(tags, metrics),
-        "gate": {"promoted": tags.get("riskft.promoted"), "reason": tags.get("riskft.gate_reason")},
+        "gate": {"promoted": tags.get("riskft.promoted"), "reason": tags.get("riskft.gate_reason"),
+                 "comparison": _strip(tags, GATE_PREFIX)},
     }
 
 
@@ -299,6 +306,7 @@ def _evaluation_rows(lineage: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("test split sha256", lineage["test_split"]["sha256"]),
             ("valid JSON rate", ev["valid_json_rate"]),
             ("promoted", f"{lineage['gate']['promoted']}: {lineage['gate']['reason']}")]
+    rows += [(f"gate {k}", v) for k, v in (lineage["gate"].get("comparison") or {}).items()]
     return rows + [(k, round(v, 4)) for k, v in ev["headline"].items()]
 
 

@@ -3,14 +3,18 @@
 Order of operations (what makes a failure safe):
 
 1. everything that needs no server: read the adapter's ``riskft_adapter.json``, the primary metric, hash the files;
-2. clean up versions of this run left half-made by an earlier failed attempt;
-3. log the adapter (adapter only, never the base weights) as a pyfunc model in the run;
-4. create the version with ``riskft.status=registering`` and wait until it is READY with its artifacts listable;
-5. under a lock, compare with the current champion (:func:`decide`), tag the decision on the version and the run;
-6. tag ``riskft.status=ready``; then, last, move the alias.
+2. when the current champion was measured on another test split and the caller passed ``reevaluate``: fetch the
+   champion's adapter from the registry and evaluate it on the candidate's test split (:func:`reevaluate_champion`);
+   a champion that cannot be fetched or evaluated is recorded as such, never an error;
+3. clean up versions of this run left half-made by an earlier failed attempt;
+4. log the adapter (adapter only, never the base weights) as a pyfunc model in the run;
+5. create the version with ``riskft.status=registering`` and wait until it is READY with its artifacts listable;
+6. under a lock, compare with the current champion (:func:`decide`; the champion is re-evaluated again here only if
+   it changed since step 2), record the decision on the version (tags, description) and the run;
+7. tag ``riskft.status=ready``; then, last, move the alias.
 
-If anything fails after step 4 the version is deleted (best effort; when the store itself is gone the next attempt's
-step 2 does it) and the error surfaces as :class:`TrackingError`. An alias therefore only ever points at a version
+If anything fails once the version exists (steps 5–7) it is deleted (best effort; when the store itself is gone the
+next attempt's step 3 does it) and the error surfaces as :class:`TrackingError`. An alias therefore only ever points at a version
 that is READY, complete, and tagged ``ready``. A rerun simply registers again.
 """
 
@@ -24,7 +28,7 @@ import math
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +48,13 @@ from riskft_pipeline.tracking.client import (
     is_already_exists,
     is_missing,
 )
-from riskft_pipeline.tracking.lineage import STATUS, base_model_tags, lineage_tags, recorded_files
+from riskft_pipeline.tracking.lineage import (
+    GATE_PREFIX,
+    STATUS,
+    base_model_tags,
+    lineage_tags,
+    recorded_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +74,26 @@ class Champion:
     test_sha256: str | None
 
 
+#: ``reevaluate(champion_adapter_dir, champion_version) -> report``: the caller's evaluation (the same function and
+#: recipe settings that produced the candidate's report) run on the candidate's test split.
+Reevaluate = Callable[[Path, str], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Reevaluation:
+    """The champion measured on the candidate's test split, or why that could not be done (``error``)."""
+
+    version: str
+    test_sha256: str | None
+    value: float | None = None
+    valid_json_rate: float | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "test_split_sha256": self.test_sha256, "value": self.value,
+                "valid_json_rate": self.valid_json_rate, "error": self.error}
+
+
 def register_adapter(
     *,
     run_id: str,
@@ -78,6 +108,7 @@ def register_adapter(
     alias: str = CHAMPION,
     context_dir: str | Path | None = None,
     tracking_uri: str | None = None,
+    reevaluate: Reevaluate | None = None,
 ) -> dict[str, Any]:
     """Register ``adapter_dir`` as a new version of ``model_name`` and apply the champion gate.
 
@@ -85,20 +116,32 @@ def register_adapter(
     "dagster_run_id": str | None, "data_versions": {asset: version}, "files": {role: ...}}`` (see
     :mod:`riskft_pipeline.tracking.lineage`). ``context_dir`` (risk only): the prepared data folder holding
     ``history_stats.json`` and ``tier_definition.json``, which the model needs to build prompts; by default the
-    folder of the recorded test split. Returns ``{model_name, version, promoted, reason,
-    previous_champion: {version, value} | None, model_uri, run_id, primary_metric: {name, value}}``.
+    folder of the recorded test split. ``reevaluate`` (see :data:`Reevaluate`): how to measure the current champion
+    on this version's test split when it was measured on another one; without it such a champion is "not comparable"
+    and keeps the alias. Returns ``{model_name, version, promoted, reason, previous_champion: {version, value} | None,
+    comparison, model_uri, run_id, primary_metric: {name, value}}`` (``comparison``: see :func:`comparison`).
     """
     adapter_dir = Path(adapter_dir)
     meta = read_adapter_meta(adapter_dir)
     if meta.get("task", task) != task:
         raise InputError(f"{adapter_dir} was trained for task {meta['task']!r}, not {task!r}")
-    extra = _task_artifacts(task, lineage, context_dir)
+    extra = _task_artifacts(task, lineage, context_dir, report)
     metric_name, value = read_primary_metric(report, primary_metric)
     tags = _version_tags(meta, report, (metric_name, value), lineage, task, higher_is_better)
     uri = configure(tracking_uri)
     client = get_client(uri)
+    test_sha = tags.get("riskft.test_split.sha256")
+    rate = _number(report.get("valid_json_rate"))
     with guard(uri, f"registering {model_name}"):
         client.get_run(run_id)  # fails fast (and clearly) when the store is down or the run unknown
+        # the (slow) re-evaluation runs before the version exists and outside the gate lock; _finish redoes it
+        # under the lock only if the champion changed meanwhile
+        early = None
+        if reevaluate is not None and not _json_blocked(rate, min_valid_json_rate):
+            champion = current_champion(client, model_name, alias)
+            if needs_reevaluation(test_sha, champion):
+                early = reevaluate_champion(champion, model_name=model_name, metric_name=metric_name,
+                                            test_sha=test_sha, reevaluate=reevaluate, tracking_uri=uri)
         _delete_stale_versions(client, model_name, run_id)
         model_info = log_adapter_model(run_id, adapter_dir, meta, task, extra)
         _ensure_registered_model(client, model_name, task)
@@ -106,9 +149,10 @@ def register_adapter(
                                          model_id=model_info.model_id, await_creation_for=120)
         try:
             return _finish(client, mv.version, run_id=run_id, model_name=model_name, alias=alias,
-                           metric=(metric_name, value), test_sha=tags.get("riskft.test_split.sha256"),
+                           metric=(metric_name, value), test_sha=test_sha,
                            higher_is_better=higher_is_better, report=report,
-                           min_valid_json_rate=min_valid_json_rate)
+                           min_valid_json_rate=min_valid_json_rate, reevaluate=reevaluate, early=early,
+                           tracking_uri=uri)
         except BaseException:
             _abandon(client, model_name, mv.version)
             raise
@@ -134,26 +178,107 @@ def _version_tags(meta: Mapping[str, Any], report: Mapping[str, Any], metric: tu
 
 def _finish(client: MlflowClient, version: str, *, run_id: str, model_name: str, alias: str,
             metric: tuple[str, float], test_sha: str | None, higher_is_better: bool,
-            report: Mapping[str, Any], min_valid_json_rate: float) -> dict[str, Any]:
-    """Steps 4–6 of the module docstring, for a version that exists."""
+            report: Mapping[str, Any], min_valid_json_rate: float, reevaluate: Reevaluate | None = None,
+            early: Reevaluation | None = None, tracking_uri: str | None = None) -> dict[str, Any]:
+    """Steps 5–7 of the module docstring, for a version that exists."""
     _await_ready(client, model_name, version)
+    rate = _number(report.get("valid_json_rate"))
     with _gate_lock():
         champion = current_champion(client, model_name, alias)
+        reevaluation = None
+        if reevaluate is not None and needs_reevaluation(test_sha, champion) and not _json_blocked(
+                rate, min_valid_json_rate):
+            if early is not None and early.version == champion.version and early.test_sha256 == test_sha:
+                reevaluation = early
+            else:  # the champion moved while we were evaluating the previous one
+                reevaluation = reevaluate_champion(champion, model_name=model_name, metric_name=metric[0],
+                                                   test_sha=test_sha, reevaluate=reevaluate,
+                                                   tracking_uri=tracking_uri)
         promote, reason = decide(metric, test_sha, champion, higher_is_better=higher_is_better,
-                                 valid_json_rate=_number(report.get("valid_json_rate")),
-                                 min_valid_json_rate=min_valid_json_rate, alias=alias)
+                                 valid_json_rate=rate, min_valid_json_rate=min_valid_json_rate, alias=alias,
+                                 reevaluation=reevaluation)
         previous = None if champion is None else {"version": champion.version, "value": champion.value}
+        compared = comparison(test_sha, champion, reevaluation)
         decision = {"model_name": model_name, "version": str(version), "promoted": promote, "reason": reason,
                     "previous_champion": previous, "primary_metric": {"name": metric[0], "value": metric[1]},
-                    "test_split_sha256": test_sha, "alias": alias}
+                    "test_split_sha256": test_sha, "alias": alias, "comparison": compared}
         _record_decision(client, run_id, model_name, version, decision)
         client.set_model_version_tag(model_name, version, STATUS, "ready")
         if promote:
             client.set_registered_model_alias(model_name, alias, version)
     log.info("%s version %s: %s", model_name, version, reason)
     return {"model_name": model_name, "version": str(version), "promoted": promote, "reason": reason,
-            "previous_champion": previous, "model_uri": f"models:/{model_name}/{version}", "run_id": run_id,
+            "previous_champion": previous, "comparison": compared,
+            "model_uri": f"models:/{model_name}/{version}", "run_id": run_id,
             "primary_metric": {"name": metric[0], "value": metric[1]}}
+
+
+# --- the champion on the candidate's split ------------------------------------------------------------------------
+
+
+def needs_reevaluation(test_sha: str | None, champion: Champion | None) -> bool:
+    """A champion exists and was measured on another test split than the candidate's (known) one."""
+    return champion is not None and bool(test_sha) and champion.test_sha256 != test_sha
+
+
+def reevaluate_champion(champion: Champion, *, model_name: str, metric_name: str, test_sha: str | None,
+                        reevaluate: Reevaluate, tracking_uri: str | None = None) -> Reevaluation:
+    """Fetch ``champion``'s registered adapter and evaluate it with ``reevaluate``. Never raises for an unusable
+    champion (artifacts gone, run deleted, evaluation failed, no finite metric): the returned
+    :class:`Reevaluation` carries the reason in ``error`` and the gate falls back to its rule for a champion measured
+    elsewhere."""
+    from riskft_pipeline.tracking.resolve import fetch_model
+
+    def failed(why: str) -> Reevaluation:
+        log.warning("%s version %s could not be re-evaluated on test split %s: %s", model_name, champion.version,
+                    _short(test_sha), why)
+        return Reevaluation(champion.version, test_sha, error=why)
+
+    try:
+        files = fetch_model(f"models:/{model_name}/{champion.version}", tracking_uri=tracking_uri)
+    except Exception as exc:  # noqa: BLE001 - any failure to get the files means "cannot re-evaluate"
+        return failed(f"its artifacts could not be fetched ({_one_line(exc)})")
+    log.info("re-evaluating %s version %s (@champion) on test split %s", model_name, champion.version,
+             _short(test_sha))
+    try:
+        report = reevaluate(files.adapter_dir, champion.version)
+    except Exception as exc:  # noqa: BLE001 - a champion that no longer evaluates must not fail the registration
+        return failed(f"its evaluation failed ({type(exc).__name__}: {_one_line(exc)})")
+    measured_on = (report.get("data") or {}).get("test") if isinstance(report.get("data"), Mapping) else None
+    if measured_on and test_sha and measured_on != test_sha:
+        return failed(f"it was evaluated on test split {_short(measured_on)}, not {_short(test_sha)}")
+    try:
+        _, value = read_primary_metric(report, metric_name)
+    except InputError as exc:
+        return failed(f"its evaluation gave no usable {metric_name} ({exc})")
+    return Reevaluation(champion.version, test_sha, value=value,
+                        valid_json_rate=_number(report.get("valid_json_rate")))
+
+
+def comparison(test_sha: str | None, champion: Champion | None,
+               reevaluation: Reevaluation | None) -> dict[str, Any] | None:
+    """What the candidate was compared with: ``{champion_version, champion_value, compared_on_test_sha256,
+    champion_reevaluated, champion_recorded: {value, test_split_sha256}, reevaluation}``; None without a champion.
+    ``champion_value`` / ``compared_on_test_sha256`` are None when nothing comparable was available."""
+    if champion is None:
+        return None
+    same_split = bool(test_sha) and champion.test_sha256 == test_sha
+    reevaluated = reevaluation is not None and reevaluation.error is None
+    value = reevaluation.value if reevaluated else champion.value if same_split else None
+    return {"champion_version": champion.version, "champion_value": value,
+            "compared_on_test_sha256": test_sha if (same_split or reevaluated) else None,
+            "champion_reevaluated": reevaluated,
+            "champion_recorded": {"value": champion.value, "test_split_sha256": champion.test_sha256},
+            "reevaluation": None if reevaluation is None else reevaluation.as_dict()}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text or type(exc).__name__)[:300]
+
+
+def _json_blocked(rate: float | None, minimum: float) -> bool:
+    return minimum > 0 and (rate is None or rate < minimum)
 
 
 # --- the gate ----------------------------------------------------------------------------------------------------
@@ -161,30 +286,49 @@ def _finish(client: MlflowClient, version: str, *, run_id: str, model_name: str,
 
 def decide(metric: tuple[str, float], test_sha: str | None, champion: Champion | None, *,
            higher_is_better: bool = True, valid_json_rate: float | None = None,
-           min_valid_json_rate: float = 0.0, alias: str = CHAMPION) -> tuple[bool, str]:
+           min_valid_json_rate: float = 0.0, alias: str = CHAMPION,
+           reevaluation: Reevaluation | None = None) -> tuple[bool, str]:
     """Promote or not, and why (one sentence). Pure.
 
-    Blocking precondition: the valid-JSON rate reaches ``min_valid_json_rate``. Then: no champion → promote;
-    the champion was measured on another test split (different sha256), or on another metric → not comparable here
-    (re-evaluating it is the caller's job), not promoted; otherwise promote only when strictly better.
+    Blocking precondition: the valid-JSON rate reaches ``min_valid_json_rate``. Then: no champion → promote.
+    Champion measured on the same test split (same sha256) → promote only when strictly better than its recorded
+    value. Champion measured on another split → compare with ``reevaluation`` (the champion measured on this split,
+    see :func:`reevaluate_champion`), strictly better promotes; without a usable re-evaluation → not comparable, not
+    promoted (the reason says why re-evaluation failed). A recorded value under another metric name or none → not
+    comparable.
     """
     name, value = metric
-    if min_valid_json_rate > 0 and (valid_json_rate is None or valid_json_rate < min_valid_json_rate):
+    if _json_blocked(valid_json_rate, min_valid_json_rate):
         shown = "missing" if valid_json_rate is None else f"{valid_json_rate:.4f}"
         return False, f"not promoted: valid-JSON rate {shown} is below the required {min_valid_json_rate:.4f}"
     if champion is None:
         return True, f"promoted to @{alias}: no current @{alias} ({name} = {value:.4f})"
+    same_split = bool(test_sha) and champion.test_sha256 == test_sha
+    if not same_split:
+        usable = (reevaluation is not None and reevaluation.error is None and reevaluation.value is not None
+                  and reevaluation.version == champion.version and reevaluation.test_sha256 == test_sha)
+        if usable:
+            return _compare(name, value, reevaluation.value, champion.version, higher_is_better, alias,
+                            f"re-evaluated on this test split (sha256 {_short(test_sha)})")
+        different = (f"@{alias} (version {champion.version}) was measured on a different test split "
+                     f"(sha256 {_short(champion.test_sha256)} vs {_short(test_sha)})")
+        if reevaluation is not None and reevaluation.error:
+            return False, (f"not promoted: {different} and could not be re-evaluated on this one: "
+                           f"{reevaluation.error}; not comparable")
+        return False, f"not promoted: {different}; not comparable"
     if champion.metric_name != name or champion.value is None:
         return False, (f"not promoted: @{alias} (version {champion.version}) has no recorded {name}; "
                        "not comparable")
-    if not test_sha or champion.test_sha256 != test_sha:
-        return False, (f"not promoted: @{alias} (version {champion.version}) was measured on a different test split "
-                       f"(sha256 {_short(champion.test_sha256)} vs {_short(test_sha)}); not comparable")
-    better = value > champion.value if higher_is_better else value < champion.value
+    return _compare(name, value, champion.value, champion.version, higher_is_better, alias, "on the same test split")
+
+
+def _compare(name: str, value: float, champion_value: float, version: str, higher_is_better: bool, alias: str,
+             where: str) -> tuple[bool, str]:
+    better = value > champion_value if higher_is_better else value < champion_value
     relation = "beats" if better else "does not beat"
     verdict = f"promoted to @{alias}" if better else "not promoted"
-    return better, (f"{verdict}: {name} {value:.4f} {relation} @{alias} version {champion.version} "
-                    f"({champion.value:.4f}) on the same test split")
+    return better, (f"{verdict}: {name} {value:.4f} {relation} @{alias} version {version} "
+                    f"({champion_value:.4f}) {where}")
 
 
 def _short(sha: str | None) -> str:
@@ -235,10 +379,13 @@ def _gate_lock() -> Iterator[None]:
 
 
 RISK_CONTEXT_FILES = ("history_stats.json", "tier_definition.json")
+TIER_CUTS_FILE = "tier_cuts.json"
 
 
-def _task_artifacts(task: str, lineage: Mapping[str, Any], context_dir: str | Path | None) -> dict[str, list[Path]]:
-    """Files besides the adapter that the task's model needs at load time, by artifact name."""
+def _task_artifacts(task: str, lineage: Mapping[str, Any], context_dir: str | Path | None,
+                    report: Mapping[str, Any] | None = None) -> dict[str, list[Path]]:
+    """Files besides the adapter that the task's model needs at load time, by artifact name; for risk, also the
+    predicted-tier cut points that the evaluation fitted on validation scores (``tier_cuts.json``)."""
     if task != "risk":
         return {}
     if context_dir is None:
@@ -251,6 +398,11 @@ def _task_artifacts(task: str, lineage: Mapping[str, Any], context_dir: str | Pa
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise InputError(f"risk model context missing: {', '.join(missing)} (written by `riskft risk prepare`)")
+    cuts = (report or {}).get("tier_cuts")
+    if cuts:
+        cuts_file = Path(tempfile.mkdtemp(prefix="riskft-cuts-")) / TIER_CUTS_FILE  # a few bytes; the OS reaps /tmp
+        cuts_file.write_text(json.dumps(dict(cuts), indent=2), encoding="utf-8")
+        files.append(cuts_file)
     return {"risk_context": files}
 
 
@@ -351,10 +503,49 @@ def _record_decision(client: MlflowClient, run_id: str, model_name: str, version
                      decision: Mapping[str, Any]) -> None:
     client.set_model_version_tag(model_name, version, "riskft.promoted", str(decision["promoted"]).lower())
     client.set_model_version_tag(model_name, version, "riskft.gate_reason", decision["reason"])
+    for key, value in _comparison_tags(decision.get("comparison")).items():
+        client.set_model_version_tag(model_name, version, key, value)
+    client.update_model_version(model_name, version, description=_description(decision))
     client.set_tag(run_id, "riskft.registered_version", f"{model_name}/{version}")
     client.set_tag(run_id, "riskft.promoted", str(decision["promoted"]).lower())
     client.set_tag(run_id, "riskft.gate_reason", decision["reason"])
     client.log_dict(run_id, dict(decision), "registration/decision.json")
+
+
+def _comparison_tags(compared: Mapping[str, Any] | None) -> dict[str, str]:
+    """``riskft.gate.*`` tags (schema: :mod:`riskft_pipeline.tracking.lineage`)."""
+    if not compared:
+        return {}
+    tags = {f"{GATE_PREFIX}champion_version": str(compared["champion_version"]),
+            f"{GATE_PREFIX}champion_reevaluated": str(bool(compared["champion_reevaluated"])).lower()}
+    if compared.get("champion_value") is not None:
+        tags[f"{GATE_PREFIX}champion_value"] = repr(float(compared["champion_value"]))
+    if compared.get("compared_on_test_sha256"):
+        tags[f"{GATE_PREFIX}compared_on_test_sha256"] = str(compared["compared_on_test_sha256"])
+    error = (compared.get("reevaluation") or {}).get("error")
+    if error:
+        tags[f"{GATE_PREFIX}reevaluation_error"] = str(error)[:5000]
+    return tags
+
+
+def _description(decision: Mapping[str, Any]) -> str:
+    """The version's description in the registry UI: the decision, and what it was compared with."""
+    pm = decision["primary_metric"]
+    lines = [(f"Registered with {pm['name']} = {pm['value']:.4f} on test split sha256 "
+              f"{_short(decision.get('test_split_sha256'))}."), f"Gate: {decision['reason']}."]
+    compared = decision.get("comparison")
+    if compared:
+        rec = compared["champion_recorded"]
+        shown = "none" if rec["value"] is None else f"{rec['value']:.4f}"
+        line = (f"@{decision['alias']} was version {compared['champion_version']}, recorded {pm['name']} = {shown} "
+                f"on test split sha256 {_short(rec['test_split_sha256'])}")
+        if compared["champion_reevaluated"]:
+            line += (f"; re-evaluated on this version's test split (sha256 "
+                     f"{_short(compared['compared_on_test_sha256'])}): {compared['champion_value']:.4f}")
+        elif (compared.get("reevaluation") or {}).get("error"):
+            line += f"; re-evaluation failed: {compared['reevaluation']['error']}"
+        lines.append(line + ".")
+    return "\n\n".join(lines)
 
 
 def _delete_stale_versions(client: MlflowClient, model_name: str, run_id: str) -> None:

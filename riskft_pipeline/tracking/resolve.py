@@ -64,6 +64,9 @@ def fetch_model(model_uri: str, *, tracking_uri: str | None = None) -> ModelFile
         if not (folder / "MLmodel").is_file():
             with atomic_dir(folder) as tmp:
                 mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{mv.version}", dst_path=str(tmp))
+                if not (Path(tmp) / "MLmodel").is_file():  # a local store "downloads" a deleted folder as nothing
+                    raise InputError(f"{name} version {mv.version}: its files are missing from the artifact store "
+                                     f"(run {mv.run_id} deleted or its artifacts removed)")
     adapter = folder / "artifacts" / "adapter"
     if not adapter.is_dir():
         raise InputError(f"{name} version {mv.version} has no adapter artifact (not registered by riskft?)")

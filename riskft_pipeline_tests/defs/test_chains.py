@@ -41,3 +41,6 @@ def test_chain_materialises_and_registers(instance, chain, prefix):
     assert reg2["previous_champion"]["version"] == "1"
     better = reg2["primary_metric"]["value"] > reg["primary_metric"]["value"]
     assert reg2["promoted"] == better, reg2["reason"]
+    # same data, same split: the recorded metrics are compared, the champion is not re-evaluated
+    assert reg2["comparison"]["champion_reevaluated"] is False and reg2["comparison"]["compared_on_test_sha256"]
+    assert "on the same test split" in reg2["reason"]

@@ -8,7 +8,7 @@ from mlflow.exceptions import MlflowException
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.tracking import registry
 from riskft_pipeline.tracking.client import TrackingError
-from riskft_pipeline.tracking.registry import Champion, decide, register_adapter
+from riskft_pipeline.tracking.registry import Champion, Reevaluation, decide, register_adapter
 from riskft_pipeline.tracking.runs import start_training_run
 from riskft_pipeline_tests.tracking.fakes import fake_report, make_data
 
@@ -163,3 +163,140 @@ def test_unusable_inputs_fail_before_anything_is_registered(store, recipe, fake_
     with pytest.raises(InputError, match="no such file"):
         _register(recipe, fake_adapter, {"input": tmp_path / "gone.csv"}, fake_report(0.5), model="bad-inputs")
     assert store.client.search_model_versions("name = 'bad-inputs'") == []
+
+
+# --- a champion measured on another test split: re-evaluated on the candidate's ----------------------------------
+
+
+OTHER = "b" * 64
+
+
+@pytest.mark.parametrize(
+    ("value", "reevaluation", "promote", "words"),
+    [
+        (0.60, Reevaluation("3", SPLIT, value=0.50), True, "beats @champion version 3 (0.5000) re-evaluated on this"),
+        (0.50, Reevaluation("3", SPLIT, value=0.50), False, "does not beat @champion version 3 (0.5000) re-evaluated"),
+        (0.99, Reevaluation("3", SPLIT, error="its artifacts could not be fetched (gone)"), False,
+         "could not be re-evaluated on this one: its artifacts could not be fetched (gone); not comparable"),
+        (0.99, Reevaluation("2", SPLIT, value=0.1), False, "different test split"),  # another champion's
+        (0.99, Reevaluation("3", "c" * 64, value=0.1), False, "different test split"),  # another split's
+    ],
+)
+def test_decide_against_a_reevaluated_champion(value, reevaluation, promote, words):
+    champion = Champion("3", METRIC, 0.90, OTHER)  # recorded 0.90 on its own split: not what counts
+    promoted, reason = decide((METRIC, value), SPLIT, champion, reevaluation=reevaluation)
+    assert promoted is promote
+    assert words in reason
+
+
+def _reevaluator(value: float | None = None, error: Exception | None = None):
+    """A stand-in for the evaluation (the real one runs in ``test_reevaluation.py``): records its calls."""
+    calls: list[tuple] = []
+
+    def reevaluate(adapter_dir, version):
+        calls.append((adapter_dir, version))
+        assert (adapter_dir / "riskft_adapter.json").is_file()  # the champion's registered adapter, fetched
+        if error is not None:
+            raise error
+        return fake_report(value)
+
+    reevaluate.calls = calls
+    return reevaluate
+
+
+def test_a_champion_from_another_split_is_reevaluated_and_the_decision_recorded(store, recipe, fake_adapter,
+                                                                                lineage, tmp_path):
+    model = "reeval-model"
+    assert _register(recipe, fake_adapter, lineage, fake_report(0.90), model=model)["promoted"]
+    new_split = make_data(tmp_path / "new", test_text="new rows appended\n")
+    worse_here = _reevaluator(0.40)
+    result = _register(recipe, fake_adapter, new_split, fake_report(0.60), model=model, reevaluate=worse_here)
+    assert [v for _, v in worse_here.calls] == ["1"]
+    assert result["promoted"] and _champion_version(store, model) == result["version"]
+    assert "beats @champion version 1 (0.4000) re-evaluated on this test split" in result["reason"]
+    compared = result["comparison"]
+    assert compared["champion_reevaluated"] and compared["champion_value"] == 0.40
+    assert compared["champion_recorded"]["value"] == 0.90
+    new_sha = compared["compared_on_test_sha256"]
+    mv = store.client.get_model_version(model, result["version"])
+    assert mv.tags["riskft.test_split.sha256"] == new_sha
+    assert mv.tags["riskft.gate.champion_version"] == "1" and mv.tags["riskft.gate.champion_reevaluated"] == "true"
+    assert float(mv.tags["riskft.gate.champion_value"]) == 0.40
+    assert mv.tags["riskft.gate.compared_on_test_sha256"] == new_sha
+    assert "re-evaluated on this version's test split" in mv.description and "0.4000" in mv.description
+    assert mv.tags["riskft.gate_reason"] in mv.description
+
+    # same split as the (new) champion: recorded metrics compared, nothing re-evaluated
+    never = _reevaluator(error=AssertionError("must not re-evaluate on the same split"))
+    same = _register(recipe, fake_adapter, new_split, fake_report(0.55), model=model, reevaluate=never)
+    assert never.calls == [] and not same["promoted"] and "on the same test split" in same["reason"]
+    assert same["comparison"]["champion_reevaluated"] is False
+    assert same["comparison"]["compared_on_test_sha256"] == new_sha
+    tags = store.client.get_model_version(model, same["version"]).tags
+    assert tags["riskft.gate.champion_reevaluated"] == "false" and float(tags["riskft.gate.champion_value"]) == 0.60
+
+    # a candidate blocked by its own valid-JSON rate does not cost a re-evaluation
+    blocked = _register(recipe, fake_adapter, lineage, fake_report(0.99, valid_json_rate=0.1), model=model,
+                        reevaluate=never, min_valid_json_rate=0.5)
+    assert never.calls == [] and not blocked["promoted"] and "valid-JSON rate" in blocked["reason"]
+
+
+def test_no_champion_means_no_reevaluation(store, recipe, fake_adapter, lineage):
+    never = _reevaluator(error=AssertionError("nothing to re-evaluate"))
+    first = _register(recipe, fake_adapter, lineage, fake_report(0.1), model="reeval-first", reevaluate=never)
+    assert first["promoted"] and never.calls == [] and first["comparison"] is None
+
+
+def test_a_champion_whose_artifacts_are_gone_is_not_comparable_and_keeps_the_alias(store, recipe, fake_adapter,
+                                                                                   lineage, tmp_path):
+    import shutil
+    from urllib.parse import urlparse
+
+    model = "reeval-gone"
+    first = _register(recipe, fake_adapter, lineage, fake_report(0.90), model=model)
+    mv = store.client.get_model_version(model, first["version"])
+    location = store.client.get_logged_model(mv.source.removeprefix("models:/")).artifact_location
+    shutil.rmtree(urlparse(location).path)  # the run's files deleted behind the registry's back
+    never = _reevaluator(error=AssertionError("nothing to evaluate"))
+    new_split = make_data(tmp_path / "new", test_text="other rows\n")
+    result = _register(recipe, fake_adapter, new_split, fake_report(0.99), model=model, reevaluate=never)
+    assert never.calls == [] and not result["promoted"]
+    assert _champion_version(store, model) == first["version"]
+    assert "different test split" in result["reason"]
+    assert "could not be re-evaluated on this one: its artifacts could not be fetched" in result["reason"]
+    assert "files are missing from the artifact store" in result["reason"]
+    tags = store.client.get_model_version(model, result["version"]).tags
+    assert tags["riskft.gate.reevaluation_error"].startswith("its artifacts could not be fetched")
+    assert tags["riskft.gate.champion_reevaluated"] == "false" and "riskft.gate.champion_value" not in tags
+    assert "riskft.gate.compared_on_test_sha256" not in tags and tags["riskft.status"] == "ready"
+    assert "re-evaluation failed: its artifacts could not be fetched" in store.client.get_model_version(
+        model, result["version"]).description
+
+
+def test_a_champion_that_fails_to_evaluate_is_not_comparable(store, recipe, fake_adapter, lineage, tmp_path):
+    model = "reeval-fails"
+    _register(recipe, fake_adapter, lineage, fake_report(0.90), model=model)
+    broken = _reevaluator(error=RuntimeError("base weights differ"))
+    result = _register(recipe, fake_adapter, make_data(tmp_path / "new", test_text="x\n"), fake_report(0.99),
+                       model=model, reevaluate=broken)
+    assert len(broken.calls) == 1 and not result["promoted"] and _champion_version(store, model) == "1"
+    assert "its evaluation failed (RuntimeError: base weights differ); not comparable" in result["reason"]
+
+
+def test_a_champion_that_moves_during_the_reevaluation_is_reevaluated_again(store, recipe, fake_adapter, lineage,
+                                                                            tmp_path):
+    model = "reeval-moved"
+    _register(recipe, fake_adapter, lineage, fake_report(0.90), model=model)
+    calls: list[str] = []
+
+    def reevaluate(adapter_dir, version):
+        calls.append(version)
+        if len(calls) == 1:  # another registration promotes a new champion while this one evaluates
+            assert _register(recipe, fake_adapter, lineage, fake_report(0.95), model=model)["promoted"]
+        return fake_report({"1": 0.10, "2": 0.70}[version])
+
+    result = _register(recipe, fake_adapter, make_data(tmp_path / "new", test_text="y\n"), fake_report(0.60),
+                       model=model, reevaluate=reevaluate)
+    assert calls == ["1", "2"] and result["comparison"]["champion_version"] == "2"
+    assert not result["promoted"] and "does not beat @champion version 2 (0.7000) re-evaluated" in result["reason"]
+    assert _champion_version(store, model) == "2"
