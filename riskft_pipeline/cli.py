@@ -150,6 +150,27 @@ def cmd_risk_label(args) -> int:
     return 0
 
 
+def cmd_risk_prepare(args) -> int:
+    from riskft_pipeline import workflows
+    from riskft_pipeline.core.config import load_recipe
+
+    recipe = load_recipe(_recipe_path(args.recipe, "risk_cpu.yaml"))
+    summary = workflows.prepare("risk", args.input, args.out, recipe)
+    _print_json({k: summary[k] for k in ("raw_rows", "clean_rows", "quarantined_rows", "quarantine_reasons",
+                                          "splits", "examples", "input_sha256") if k in summary})
+    return 0
+
+
+def cmd_risk_evaluate(args) -> int:
+    from riskft_pipeline import workflows
+
+    result = workflows.risk_study(args.input, _recipe_path(args.recipe, "risk_cpu.yaml"), args.out,
+                                  max_train_examples=args.max_train_examples, track=args.track,
+                                  progress=not args.quiet)
+    _print_json(result)
+    return 0
+
+
 def cmd_lineage(args) -> int:
     from riskft_pipeline.tracking.lineage import format_lineage_text, get_lineage, verify_lineage
 
@@ -247,6 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--change-id-col", default="caused_by_change")
     s.add_argument("--incidents-only", action="store_true", help="ignore SZZ labels already in the changes file")
     s.set_defaults(func=cmd_risk_label)
+
+    s = rsub.add_parser("prepare", help="change-metrics CSV -> validated rows, quarantine, time-ordered chat splits")
+    s.add_argument("--input", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--recipe", help="recipe YAML (default configs/risk_cpu.yaml): tiers, balancing, example cap")
+    s.set_defaults(func=cmd_risk_prepare)
+
+    s = rsub.add_parser("evaluate", help="split one CSV by time, train the recipe, report model vs baselines in OUT")
+    s.add_argument("--input", required=True, help="change-metrics CSV (e.g. an ISSTA'21 *_k_feature.csv)")
+    s.add_argument("--out", required=True, help="folder for data/, train/, report.json, report.md, roc.png")
+    s.add_argument("--recipe", help="recipe YAML (default configs/risk_cpu.yaml)")
+    s.add_argument("--max-train-examples", type=int, help="override the recipe's training example cap")
+    s.add_argument("--track", action="store_true", help="also log the run to MLflow (not registered)")
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(func=cmd_risk_evaluate)
 
     s = sub.add_parser("lineage", help="what made a registered model version, from the MLflow registry alone")
     s.add_argument("model", help="registered model name, e.g. ticket-extractor")

@@ -4,8 +4,10 @@
   the probability the model gave that exact value, the product of its tokens' probabilities in the greedy answer)
   and ``valid_json``. Text reaches the model exactly as at training time (:func:`core.tickets.clean.model_texts`:
   tidied, joined, PII-redacted, then escaped by the prompt builder).
-- **Changes**: each row gets ``risk_tier`` (most probable tier), ``risk_score`` = P(high) + 0.5·P(medium) and the
-  three tier probabilities, all from one forward pass, plus a generated ``justification`` and whether every claim in
+- **Changes**: each row gets ``risk_tier``, ``risk_score`` = P(high) + 0.5·P(medium) and the three tier
+  probabilities, all from one forward pass (the tier is the score's band under the cut points the model's evaluation
+  fitted on validation, ``tier_cuts.json``, registered with the model; a bare adapter folder has none, so there the
+  most probable tier), plus a generated ``justification`` and whether every claim in
   it is true of the change (``justification_faithful``).
 
 Every output row records the model that produced it (``model_name``, ``model_version``, ``model_uri``: an alias is
@@ -57,7 +59,11 @@ class LoadedModel:
 def load_model(ref: str, *, tracking_uri: str | None = None) -> LoadedModel:
     """``models:/NAME@ALIAS`` / ``models:/NAME/N`` from the registry, or a local adapter folder (recorded as
     ``local:<folder>`` with the adapter weights' hash as version)."""
-    from riskft_pipeline.training.infer import load_for_inference, read_adapter_meta
+    from riskft_pipeline.training.infer import (
+        check_safetensors_adapter,
+        load_for_inference,
+        read_adapter_meta,
+    )
 
     if ref.startswith("models:/"):
         from riskft_pipeline.tracking.resolve import fetch_model
@@ -70,6 +76,7 @@ def load_model(ref: str, *, tracking_uri: str | None = None) -> LoadedModel:
         if not adapter.is_dir():
             raise InputError(f"model not found: {ref} (a models:/ URI or an adapter folder)")
         name, uri = f"local:{adapter.name}", f"local:{adapter}"
+        check_safetensors_adapter(adapter)  # a pickle-only folder: one clear line, not a missing-file error
         version = sha256_file(adapter / "adapter_model.safetensors")[:12]
         context = _local_risk_context(adapter)
     model, tokenizer = load_for_inference(adapter)
@@ -205,16 +212,23 @@ def enrich_tickets_file(input_csv: str | Path, out_csv: str | Path, *, model: st
 
 
 def split_changes(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``(original rows, their typed metrics, quarantine)``. Validation is the training data's (``clean_changes``);
-    a label is not needed (new changes have none) and the date is optional."""
-    from riskft_pipeline.core.risk.features import DATE, FEATURES, ID, LABEL, clean_changes, drop_non_features
+    """``(original rows, their typed metrics, quarantine)``. Reading is the training data's (``read_changes_csv``:
+    ragged lines and Latin-1 files included) and so is validation (``clean_changes``); a label is not needed (new
+    changes have none) and the date is optional."""
+    from riskft_pipeline.core.risk.features import (
+        DATE,
+        FEATURES,
+        ID,
+        LABEL,
+        MALFORMED_COLUMN,
+        clean_changes,
+        read_changes_csv,
+    )
 
-    raw = _read_changes(path)
-    missing = [c for c in (ID, *FEATURES) if c not in raw.columns]
-    if missing:
-        raise InputError(f"{Path(path).name}: missing required column(s): {', '.join(missing)}")
+    raw = read_changes_csv(path, required=(ID, *FEATURES))
     work = raw.assign(**{LABEL: "0"}, **({} if DATE in raw.columns else {DATE: "0"}))
-    result = clean_changes(drop_non_features(work))
+    result = clean_changes(work)
+    raw = raw.drop(columns=[MALFORMED_COLUMN], errors="ignore")  # its rows are quarantined as malformed_row
     bad = result.quarantine["source_row"].to_numpy() if len(result.quarantine) else np.array([], dtype=int)
     keep = np.setdiff1d(np.arange(len(raw)), bad)
     good = raw.iloc[keep].reset_index(drop=True)
@@ -223,27 +237,13 @@ def split_changes(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     return good, typed, quarantine
 
 
-def _read_changes(path: str | Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"changes file not found: {path}")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path.name}: empty file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"{path.name}: not a readable CSV ({str(e).splitlines()[0]})") from None
-    if df.empty:
-        raise InputError(f"{path.name}: the CSV has a header but no rows")
-    return df
-
-
 def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int | None = None,
                     justify: bool = True, progress: bool = True) -> pd.DataFrame:
     """Tier, score and tier probabilities (one forward pass), and optionally a checked justification."""
     from riskft_pipeline.core.risk.examples import load_context
     from riskft_pipeline.core.risk.faithful import check_faithful
     from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, build_messages, parse_answer
+    from riskft_pipeline.core.risk.tiers import tiers_from_scores
     from riskft_pipeline.training.infer import choice_probabilities, generate
 
     if loaded.context_dir is None:
@@ -254,8 +254,14 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
     bs = batch_size or loaded.eval_setting("batch_size", 16)
     probs = choice_probabilities(loaded.model, loaded.tokenizer, messages, TIERS, answer_prefix=ANSWER_PREFIX,
                                  batch_size=bs, progress=progress)
-    out = pd.DataFrame({"risk_tier": [TIERS[i] for i in probs.argmax(axis=1)],
-                        "risk_score": probs[:, 2] + 0.5 * probs[:, 1],
+    scores = probs[:, 2] + 0.5 * probs[:, 1]
+    cuts_file = loaded.context_dir / "tier_cuts.json"
+    if cuts_file.is_file():  # registered by riskft: the score bands its evaluation reported
+        tiers = tiers_from_scores(scores, json.loads(cuts_file.read_text(encoding="utf-8")))
+    else:  # a local adapter folder: no evaluation travels with it, so the most probable tier
+        tiers = [TIERS[i] for i in probs.argmax(axis=1)]
+    out = pd.DataFrame({"risk_tier": tiers,
+                        "risk_score": scores,
                         **{f"p_{t}": probs[:, k] for k, t in enumerate(TIERS)}})
     if justify:
         texts = generate(loaded.model, loaded.tokenizer, messages, batch_size=bs,
@@ -302,7 +308,8 @@ def _write_outputs(out: pd.DataFrame, quarantine: pd.DataFrame, input_csv: Path,
                              "quarantined")
     for frame, path in ((out, out_csv), (quarantine, quarantine_path(out_csv))):
         with atomic_write(path) as f:
-            escape_formulas(frame).to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+            # every cell quoted: a bare CR inside a text cell must not split its row when read back
+            escape_formulas(frame).to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
     reasons = quarantine["reason"].value_counts() if len(quarantine) else pd.Series(dtype=int)
     return {"input": str(input_csv), "input_sha256": sha256_file(input_csv), "output": str(out_csv),
             "quarantine": str(quarantine_path(out_csv)), "rows_in": rows_in, "rows_enriched": len(out),

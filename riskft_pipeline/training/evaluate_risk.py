@@ -32,6 +32,7 @@ from riskft_pipeline.core.risk.examples import load_context
 from riskft_pipeline.core.risk.faithful import check_faithful
 from riskft_pipeline.core.risk.features import ID
 from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, parse_answer
+from riskft_pipeline.core.risk.tiers import score_cuts, tiers_from_scores
 
 METHODS: tuple[str, ...] = ("model", *BASELINES)
 METRICS: tuple[str, ...] = ("auc", "f1", "recall_at_20_effort", "effort_at_20_recall", "popt")
@@ -206,7 +207,9 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
     test_frame = frames["test"].set_index(ID).loc[[str(r["id"]) for r in test]].reset_index()
     baseline_metrics, baseline_scores = fit_baselines(frames["train"], frames["val"], test_frame, seed=seed)
     methods.update(baseline_metrics)
-    tiers_pred = [TIERS[i] for i in run["p_test"].argmax(axis=1)]
+    cuts = score_cuts(tier_scores(run["p_val"]), tuple(risk_cfg.tiers_quantiles))
+    tiers_pred = tiers_from_scores(tier_scores(run["p_test"]), cuts)
+    argmax_rates, argmax_counts = tier_bug_rates([TIERS[i] for i in run["p_test"].argmax(axis=1)], _labels(test))
     summary = _summary(data_dir)
     context = {
         "split": summary.get("split", {}),
@@ -215,6 +218,8 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
         "history": {"n_train": stats.n_train, "base_rate": round(stats.base_rate, 4),
                     "train_period": stats.train_period},
         "model_score": "P(high) + 0.5*P(medium), fp32, one forward pass; F1 threshold chosen on validation",
+        "tier_cuts": cuts,
+        "most_probable_tier": {"bug_rates": _rounded(argmax_rates), "counts": argmax_counts},
         "text_columns": summary.get("text_columns", []),
         "n_train_examples": meta.get("train", {}).get("n_train_examples"),
         "train": {k: meta.get("train", {}).get(k) for k in ("train_runtime_s", "tokens_per_s", "steps",
@@ -311,7 +316,8 @@ def render_markdown(report: dict, images: Sequence[str]) -> str:
         lines.append(f"| {m} | " + " | ".join(_fmt(report["methods"][m].get(k)) for k in METRICS) + " |")
     rates, counts = report["tier_bug_rates"], report["tier_counts"]
     lines += [
-        "", "Observed bug rate per predicted tier (must rise low → medium → high): "
+        "", f"Predicted tier: {report.get('tier_cuts', {}).get('rule', 'most probable tier')}.", "",
+        "Observed bug rate per predicted tier (must rise low → medium → high): "
         + ", ".join(f"{t} {_fmt(rates[t])} (n={counts[t]})" for t in TIERS)
         + f" — {'rises' if report['tier_rates_rise'] else 'does NOT rise'}.", "",
         (f"Faithful justifications: {_fmt(report['faithful_rate'])} of {report['n_justified']} generated "

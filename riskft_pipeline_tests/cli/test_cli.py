@@ -60,3 +60,39 @@ def test_bad_recipe_is_a_clear_error(tmp_path, capsys):
                  "--no-track"])
     err = capsys.readouterr().err
     assert code == 2 and "learning_rat" in err
+
+
+@pytest.mark.slow
+def test_risk_evaluate_writes_the_report_scripts_read(tmp_path, capsys):
+    """`riskft risk evaluate`: one CSV → time split → tiny training → report.json in the documented shape, report.md
+    with the table, roc.png; the effective recipe (with the override) is kept beside it."""
+    out = tmp_path / "study"
+    rc = main(["risk", "evaluate", "--input", str(paths.embedded_data_dir() / "changes.csv"), "--recipe",
+               "risk_tiny.yaml", "--out", str(out), "--max-train-examples", "24", "--quiet"])
+    assert rc == 0
+    stdout = capsys.readouterr().out  # the trainer prints its log dicts too; the result is the indented JSON last
+    printed = json.loads(stdout[stdout.index("{\n"):])
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["methods"]) == {"model", "lapredict", "logreg", "gbm"}
+    for scores in report["methods"].values():
+        assert {"auc", "f1", "recall_at_20_effort", "effort_at_20_recall", "popt"} <= set(scores)
+    assert set(report["tier_bug_rates"]) == {"low", "medium", "high"}
+    assert 0.0 <= report["faithful_rate"] <= 1.0
+    assert report["split"]["sizes"]["test"] > 0 and report["tier_cuts"]["quantiles"] == [0.5, 0.8]
+    assert printed["methods"] == report["methods"]
+    assert "| lapredict |" in (out / "report.md").read_text() and (out / "roc.png").stat().st_size > 1000
+    assert "max_train_examples: 24" in (out / "recipe.yaml").read_text()
+    assert json.loads((out / "timings.json").read_text())["train_examples"] == 24
+
+
+def test_risk_evaluate_refuses_a_ticket_recipe_and_a_missing_file(tmp_path, capsys):
+    changes = str(paths.embedded_data_dir() / "changes.csv")
+    assert main(["risk", "evaluate", "--input", changes, "--recipe", "tickets_tiny.yaml", "--out",
+                 str(tmp_path / "a")]) == 2
+    assert "not 'risk'" in capsys.readouterr().err
+    assert main(["risk", "evaluate", "--input", str(tmp_path / "none.csv"), "--recipe", "risk_tiny.yaml", "--out",
+                 str(tmp_path / "b")]) == 2
+    assert main(["risk", "prepare", "--input", changes, "--out", str(tmp_path / "p")]) == 0
+    prepared = json.loads(capsys.readouterr().out)
+    assert prepared["raw_rows"] == prepared["clean_rows"] + prepared["quarantined_rows"]
+    assert (tmp_path / "p" / "test.jsonl").is_file()

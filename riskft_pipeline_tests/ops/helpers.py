@@ -62,7 +62,7 @@ def lora_adapter(folder: Path, recipe: Recipe) -> Path:
 
 
 def register(adapter: Path, recipe: Recipe, data_dir: Path, *, tracking_uri: str | None = None,
-             value: float = 0.5) -> dict:
+             value: float = 0.5, report_extra: dict | None = None) -> dict:
     """A training run + registration with lineage pointing at ``data_dir`` (which needs train/val/test.jsonl; a
     risk model also history_stats.json and tier_definition.json)."""
     from riskft_pipeline.tracking.registry import register_adapter
@@ -72,7 +72,8 @@ def register(adapter: Path, recipe: Recipe, data_dir: Path, *, tracking_uri: str
                             tracking_uri=tracking_uri) as run:
         pass
     metric = recipe.register.primary_metric
-    report = {"primary_metric": {"name": metric, "value": value}, metric: value, "valid_json_rate": 1.0}
+    report = {"primary_metric": {"name": metric, "value": value}, metric: value, "valid_json_rate": 1.0,
+              **(report_extra or {})}
     lineage = {"splits": {n: data_dir / f"{n}.jsonl" for n in ("train", "val", "test")}}
     return register_adapter(run_id=run.run_id, adapter_dir=adapter, report=report,
                             model_name=recipe.register.model_name, primary_metric=metric, lineage=lineage,

@@ -98,6 +98,36 @@ def test_changes_need_no_label_and_bad_metrics_are_quarantined(tmp_path):
     assert "bug" not in good.columns
 
 
+def test_changes_are_read_by_the_core_reader_ragged_lines_and_latin1_included(tmp_path):
+    """One reader for change files (R1): enrichment used its own, which refused a whole file for one ragged line or
+    one Latin-1 byte."""
+    path = new_changes(tmp_path / "c.csv")
+    text = path.read_text(encoding="utf-8").replace("\n", ",extra,cells\n", 2)  # the header and the first row
+    lines = text.splitlines(keepends=True)
+    lines[0] = lines[0].replace(",extra,cells", "")
+    path.write_bytes("".join(lines).replace("Support", "Support café", 1).encode("latin-1"))
+    good, typed, quarantine = enrich.split_changes(path)
+    assert len(good) == 2 and list(good["_id"]) == list(typed["_id"])
+    assert "Support café db for network v2" in set(good["message"])
+    assert sorted(quarantine["reason"]) == ["malformed_row", "negative_metric"]
+    assert "_malformed_row" not in good.columns and "_malformed_row" not in quarantine.columns
+
+
+def test_enriched_and_quarantine_csvs_quote_every_cell(tmp_path):
+    """A bare CR in a text cell stays inside its row when the enriched file is read back (I1)."""
+    from types import SimpleNamespace
+
+    src = tmp_path / "in.csv"
+    src.write_text("x\n", encoding="utf-8")
+    loaded = SimpleNamespace(provenance=lambda: {"model_name": "m", "model_version": "1", "model_uri": "u"})
+    out = pd.DataFrame({"number": ["A", "B"], "short_description": ["line\rbroken", "=1+1"], "risk_score": [0.5, 1]})
+    quarantine = pd.DataFrame({"number": ["C"], "content": ["bare\rcr"], "reason": ["missing text"]})
+    enrich._write_outputs(out, quarantine, src, tmp_path / "out.csv", 3, loaded, 0.0)
+    back = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert back["short_description"].tolist() == ["line\rbroken", "'=1+1"]
+    assert pd.read_csv(enrich.quarantine_path(tmp_path / "out.csv"), dtype=str)["content"].tolist() == ["bare\rcr"]
+
+
 # --- with a model --------------------------------------------------------------------------------------------------
 
 
@@ -164,13 +194,17 @@ def test_enrich_changes_with_tier_score_and_justification(mlflow_uri, tmp_path, 
     data = tmp_path / "risk_data"
     prepare_risk(paths.embedded_data_dir() / "changes.csv", data)
     recipe = helpers.risk_recipe()
-    reg = helpers.register(helpers.lora_adapter(tmp_path / "risk_adapter", recipe), recipe, data)
+    # cut points below every possible score: a model that honours its registered tier_cuts.json says "high" for
+    # every change, which the most probable tier of a barely trained adapter never would
+    cuts = {"low_below": -1.0, "high_from": -0.5, "rule": "test"}
+    reg = helpers.register(helpers.lora_adapter(tmp_path / "risk_adapter", recipe), recipe, data,
+                           report_extra={"tier_cuts": cuts})
 
     out = tmp_path / "changes.enriched.csv"
     summary = enrich.enrich_changes_file(new_changes(tmp_path / "new.csv"), out, progress=False)
     assert (summary["rows_in"], summary["rows_enriched"], summary["rows_quarantined"]) == (4, 3, 1)
     df = pd.read_csv(out)
-    assert set(df["risk_tier"]) <= {"low", "medium", "high"}
+    assert set(df["risk_tier"]) == {"high"}, "the tier is the score band under the registered cut points"
     assert df[["p_low", "p_medium", "p_high"]].sum(axis=1).round(6).eq(1).all()
     assert (df["risk_score"] - (df["p_high"] + 0.5 * df["p_medium"])).abs().max() < 1e-9
     assert {"justification", "justification_faithful"} <= set(df.columns)

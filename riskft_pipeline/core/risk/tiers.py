@@ -34,6 +34,7 @@ the chosen rule (stand-ins, argmax tier: openstack .08/.23/.47, qt .06/.14/.30).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -109,3 +110,39 @@ def fit_tiers(train: pd.DataFrame, stats: HistoryStats, *, quantiles: tuple[floa
         f"high band clean->medium, buggy->high. Score = P(high) + 0.5*P(medium); predicted tier = most probable."
     )
     return tiers
+
+
+# --- predicted tiers ------------------------------------------------------------------------------------------------
+
+SCORE_CUTS_RULE = ("predicted tier = band of the model's score (P(high) + 0.5*P(medium)) cut at the validation "
+                   "scores' quantiles, the same quantiles that define the training bands")
+
+
+def score_cuts(val_scores, quantiles: tuple[float, float] = (0.5, 0.8)) -> dict:
+    """Cut points for predicted tiers: the ``quantiles`` of the model's scores on the validation slice.
+
+    The most probable tier alone under-uses ``high`` (it is the rarest training target, so it is seldom the argmax)
+    and can leave a tier empty; cutting the ranking score at the same quantiles that define the training bands gives
+    every tier its intended share and keeps the tiers ordered by score, so observed bug rates rise with the tier
+    whenever the score ranks at all."""
+    values = sorted(float(v) for v in val_scores if not math.isnan(float(v)))
+    if len(values) < 2:
+        raise ValueError("score_cuts needs at least two validation scores")
+    lo_q, hi_q = quantiles
+    if not 0.0 < lo_q < hi_q < 1.0:
+        raise ValueError(f"quantiles must satisfy 0 < low < high < 1, got {quantiles}")
+
+    def q(p: float) -> float:  # linear interpolation, as numpy's default
+        pos = p * (len(values) - 1)
+        i = int(pos)
+        frac = pos - i
+        return values[i] if i + 1 >= len(values) else values[i] + frac * (values[i + 1] - values[i])
+
+    return {"low_below": q(lo_q), "high_from": q(hi_q), "quantiles": [lo_q, hi_q], "n_val": len(values),
+            "rule": SCORE_CUTS_RULE}
+
+
+def tiers_from_scores(scores, cuts: dict) -> list[str]:
+    """``low`` below ``cuts['low_below']``, ``high`` at or above ``cuts['high_from']``, else ``medium``."""
+    lo, hi = float(cuts["low_below"]), float(cuts["high_from"])
+    return ["low" if s < lo else "high" if s >= hi else "medium" for s in (float(x) for x in scores)]
