@@ -45,7 +45,8 @@ def pick_device(choice: str) -> str:
     return choice
 
 
-def recipe_for(device: str, model: str | None, steps: int, qlora: bool):
+def recipe_for(device: str, model: str | None, steps: int, qlora: bool, batch: int | None = None,
+               examples: int | None = None, epochs: int | None = None):
     """The GPU recipe as shipped; on CPU the offline base in fp32 with per-example padding (padding-free batches
     need flash attention to keep examples apart), small batches."""
     from riskft_pipeline import paths
@@ -54,6 +55,10 @@ def recipe_for(device: str, model: str | None, steps: int, qlora: bool):
     recipe = load_recipe(paths.configs_dir() / "tickets_gpu.yaml")
     base = recipe.base_model.model_copy(update={"load_in_4bit": qlora})
     train = {"max_steps": steps, "save_steps": 10**6, "logging_steps": 1}
+    if batch:
+        train["per_device_batch_size"] = batch
+    if examples:
+        train.update(max_train_examples=examples, epochs=epochs or 1, max_steps=-1, logging_steps=5)
     if device == "cpu":
         base = base.model_copy(update={"name": model or OFFLINE_BASE, "dtype": "float32", "load_in_4bit": False})
         train.update(bf16=False, padding_free=False, per_device_batch_size=2, group_by_length=True)
@@ -136,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
     parser.add_argument("--model", help="base model folder (default: the recipe's; the offline base on CPU)")
     parser.add_argument("--no-qlora", action="store_true", help="skip the 4-bit run (CUDA only anyway)")
+    parser.add_argument("--batch-sizes", default="", help="also measure these batch sizes, e.g. 32,64")
+    parser.add_argument("--seed-job", action="store_true",
+                        help="also train the whole seed-size job (700 examples x 3 epochs) and time it (CUDA)")
     benchlib.add_threads_flag(parser)
     args = parser.parse_args(argv)
     mode = benchlib.mode_of(args)
@@ -161,6 +169,17 @@ def main(argv: list[str] | None = None) -> int:
         peak = matmul_peak(device)
         say(f"LoRA: {steps} steps on {device}")
         runs["LoRA"] = train_steps(recipe, data_dir, tmp / "lora", device)
+        for b in [int(x) for x in args.batch_sizes.split(",") if x.strip()]:
+            say(f"LoRA batch {b}: {steps} steps")
+            runs[f"LoRA batch {b}"] = train_steps(recipe_for(device, args.model, steps, qlora=False, batch=b),
+                                                  data_dir, tmp / f"lora-b{b}", device)
+        if args.seed_job and device == "cuda":
+            say(f"seed job: {SEED_JOB[0]} examples x {SEED_JOB[1]} epochs")
+            t0 = time.perf_counter()
+            seed = train_steps(recipe_for(device, args.model, steps, qlora=False, examples=SEED_JOB[0],
+                                          epochs=SEED_JOB[1]), data_dir, tmp / "seed", device)
+            seed["wall_s_incl_load"] = time.perf_counter() - t0
+            runs["seed job (measured)"] = seed
         if device == "cuda" and not args.no_qlora:
             say(f"QLoRA: {steps} steps")
             try:
@@ -176,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([name, r["error"], "", "", "", ""])
             continue
         r["mfu"] = flops * r["tokens_per_s"] / peak
-        r["seed_job_s"] = seed_job_seconds(r["tokens_per_s"], lengths)
+        r["seed_job_s"] = r["runtime_s"] if "wall_s_incl_load" in r else seed_job_seconds(r["tokens_per_s"], lengths)
         rows.append([name, r["tokens_per_s"], r["mfu"], r["seed_job_s"],
                      r["peak_gpu_mem_gib"] if r["peak_gpu_mem_gib"] is not None else "n/a", r["steps"]])
     dtype = "bf16" if device == "cuda" else "fp32"
@@ -190,9 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\nCPU dry run: no GPU was lent; these figures only show that the script works. On the device: "
               "python benchmarks/bench_gpu_training.py --model /path/to/Qwen2.5-3B-Instruct")
     else:
-        verdict = "met" if runs["LoRA"]["seed_job_s"] < TARGET_SEED_JOB_S else "missed"
-        print(f"\nseed-size job projected at {runs['LoRA']['seed_job_s']:.0f} s "
-              f"(target < {TARGET_SEED_JOB_S:.0f} s): {verdict}")
+        measured = runs.get("seed job (measured)")
+        seed_s = measured["runtime_s"] if measured else runs["LoRA"]["seed_job_s"]
+        verdict = "met" if seed_s < TARGET_SEED_JOB_S else "missed"
+        how = (f"measured: {seed_s:.0f} s of training, {measured['wall_s_incl_load']:.0f} s with model load"
+               if measured else f"projected at {seed_s:.0f} s")
+        print(f"\nseed-size job {how} (target < {TARGET_SEED_JOB_S:.0f} s): {verdict}")
     figures = {"device": device, "threads": threads, "peak_flops": peak, "flops_per_token": flops, "shape": shape,
                "runs": runs,
                "median_tokens_per_example": statistics.median(lengths)}

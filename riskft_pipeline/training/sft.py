@@ -221,6 +221,11 @@ def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[
     t = recipe.train
     if t.num_threads:
         torch.set_num_threads(t.num_threads)
+    if torch.cuda.is_available():
+        # cuDNN's SDPA backend builds a new execution plan for every new (batch, length) shape: with variable-length
+        # batches that cost ~19 ms of CPU per layer per step on an H100 (profiled, 3B model: 60% of the step).
+        # Flash / memory-efficient SDPA kernels take any shape at no planning cost.
+        torch.backends.cuda.enable_cudnn_sdp(False)
     set_seed(t.seed)
     train_file = data_dir / "train.jsonl"
     rows = sample_rows(read_split(train_file), t.max_train_examples, t.seed)
