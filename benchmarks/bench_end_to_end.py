@@ -104,6 +104,35 @@ def shared_model_cache(real_models: Path, home: Path) -> float:
     return t.s
 
 
+def report_quality(home: Path) -> dict:
+    """What the run's evaluation reports say (the time bought must be weighed against what it buys)."""
+    import json
+
+    out: dict = {}
+    for path in sorted(home.rglob("report.json")):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if "methods" in report:  # change risk
+            out["risk"] = {m: report["methods"][m].get("auc") for m in report["methods"]}
+            out["risk"]["tier_bug_rates"] = report.get("tier_bug_rates")
+        elif "mean_field_accuracy" in report:
+            out["tickets"] = {**report["mean_field_accuracy"], "valid_json_rate": report.get("valid_json_rate")}
+    return out
+
+
+def quality_lines(quality: dict) -> list[str]:
+    lines = []
+    if "tickets" in quality:
+        q = quality["tickets"]
+        lines.append("tickets mean field accuracy: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in q.items() if isinstance(v, float) and k != "valid_json_rate")
+            + f"; valid JSON {q.get('valid_json_rate')}")
+    if "risk" in quality:
+        q = quality["risk"]
+        lines.append("risk test AUC: " + ", ".join(f"{k} {v:.3f}" for k, v in q.items() if isinstance(v, float))
+                     + f"; bug rate per tier {q.get('tier_bug_rates')}")
+    return lines
+
+
 def run_chain(instance, chain: str, recipe: str | None, input_path: str | None) -> dict:
     from riskft_pipeline.definitions import defs
     from riskft_pipeline.defs.runner import JOBS, run_config
@@ -149,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"{chain} chain ({chosen[chain] or 'default CPU recipe'})")
                 results[chain] = run_chain(instance, chain, chosen[chain], data[chain])
         total = time.perf_counter() - t0
+        quality = report_quality(home)
 
     rows = []
     for chain, r in results.items():
@@ -162,11 +192,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{threads} torch thread(s)\n")
     print(benchlib.table(["chain", "stage", "seconds"], rows))
     print(f"\nbase model conversion (first run on a machine only): {conversion_s:.1f} s")
+    for line in quality_lines(quality):
+        print(line)
     failed = [c for c, r in results.items() if not r["success"]]
     if failed:
         print(f"FAILED chains: {', '.join(failed)} (see the Dagster output above)")
     figures = {"threads": threads, "recipes": chosen, "inputs": data, "results": results, "total_s": total,
-               "conversion_s": conversion_s}
+               "conversion_s": conversion_s, "quality": quality}
     what = f"of the 15-minute budget ({recipe_note}{'; FAILED: ' + ', '.join(failed) if failed else ''})"
     ratio = Ratio(total / BUDGET_S, what, 1.0, higher_is_better=False, valid=not failed)
     benchlib.finish(NAME, mode, ctx, figures, ratio)

@@ -137,7 +137,7 @@ def cmd_risk_mine(args) -> int:
 
 
 def cmd_risk_label(args) -> int:
-    from riskft_pipeline.core.risk.features import read_changes_csv
+    from riskft_pipeline.core.risk.features import MALFORMED_COLUMN, read_changes_csv
     from riskft_pipeline.core.risk.labels import label_from_incidents, read_incidents_csv
     from riskft_pipeline.core.risk.mining import write_changes_csv
 
@@ -145,7 +145,7 @@ def cmd_risk_label(args) -> int:
     incidents = read_incidents_csv(args.incidents, change_id_col=args.change_id_col)
     labelled, summary = label_from_incidents(changes, incidents, change_id_col=args.change_id_col,
                                              keep_szz=not args.incidents_only)
-    write_changes_csv(labelled, args.out)
+    write_changes_csv(labelled.drop(columns=[MALFORMED_COLUMN], errors="ignore"), args.out)
     _print_json(summary)
     return 0
 
@@ -165,7 +165,8 @@ def cmd_risk_evaluate(args) -> int:
     from riskft_pipeline import workflows
 
     result = workflows.risk_study(args.input, _recipe_path(args.recipe, "risk_cpu.yaml"), args.out,
-                                  max_train_examples=args.max_train_examples, track=args.track,
+                                  max_train_examples=args.max_train_examples, metrics_only=args.metrics_only,
+                                  track=args.track,
                                   progress=not args.quiet)
     _print_json(result)
     return 0
@@ -280,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder for data/, train/, report.json, report.md, roc.png")
     s.add_argument("--recipe", help="recipe YAML (default configs/risk_cpu.yaml)")
     s.add_argument("--max-train-examples", type=int, help="override the recipe's training example cap")
+    s.add_argument("--metrics-only", action="store_true",
+                   help="leave commit message and diff summary out of the prompt (to compare with metrics + text)")
     s.add_argument("--track", action="store_true", help="also log the run to MLflow (not registered)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_risk_evaluate)

@@ -231,7 +231,8 @@ def run_chain(task: str, *, input_path: str | Path | None = None, recipe_path: s
 
 
 def risk_study(input_path: str | Path, recipe_path: str | Path, out_dir: str | Path, *,
-               max_train_examples: int | None = None, track: bool = False, progress: bool = True) -> dict:
+               max_train_examples: int | None = None, metrics_only: bool = False, track: bool = False,
+               progress: bool = True) -> dict:
     """``riskft risk evaluate``: prepare the time-ordered split of one change-metrics CSV, train the recipe on it and
     evaluate model and baselines side by side, all under ``out_dir`` (``data/``, ``adapter/``, ``recipe.yaml``,
     ``report.json``, ``report.md``, ``roc.png``, ``timings.json``). No registration; MLflow only with ``track``."""
@@ -246,6 +247,8 @@ def risk_study(input_path: str | Path, recipe_path: str | Path, out_dir: str | P
             raise InputError("--max-train-examples must be at least 2")
         recipe = recipe.model_copy(update={"train": recipe.train.model_copy(
             update={"max_train_examples": max_train_examples})})
+    if metrics_only:  # the side-by-side of metrics-only vs metrics + commit text
+        recipe = recipe.model_copy(update={"risk": recipe.risk.model_copy(update={"include_text": False})})
     out_dir.mkdir(parents=True, exist_ok=True)
     effective = out_dir / "recipe.yaml"
     with atomic_write(effective) as fh:

@@ -5,6 +5,7 @@ risk_model_version. The model half is the same factory the ticket chain uses."""
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
 from riskft_pipeline import workflows
@@ -37,9 +38,12 @@ def raw_changes(context: dg.AssetExecutionContext, config: RawChangesConfig) -> 
             path = Path(config.input_path or workflows.default_input("risk")).resolve()
         df = read_changes_csv(path)
     sha = sha256_file(path)
-    bug_rate = float(df["bug"].astype(float).mean()) if "bug" in df and len(df) else float("nan")
+    # raw rows as read: a non-numeric label is counted here and quarantined by change_features, never a crash
+    bug = pd.to_numeric(df["bug"], errors="coerce") if "bug" in df else pd.Series(dtype=float)
+    bug_rate = float(bug.mean()) if bug.notna().any() else float("nan")
     return dg.Output({"path": str(path), "sha256": sha}, data_version=dg.DataVersion(sha), metadata={
         "path": dg.MetadataValue.path(str(path)), "sha256": sha, "rows": len(df), "bug_rate": bug_rate,
+        "unreadable_labels": int(bug.isna().sum()), "encoding": df.attrs.get("encoding", "utf-8"),
         "source": "git mining" if config.repo_path else "csv",
     })
 

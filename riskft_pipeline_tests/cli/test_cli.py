@@ -68,7 +68,7 @@ def test_risk_evaluate_writes_the_report_scripts_read(tmp_path, capsys):
     with the table, roc.png; the effective recipe (with the override) is kept beside it."""
     out = tmp_path / "study"
     rc = main(["risk", "evaluate", "--input", str(paths.embedded_data_dir() / "changes.csv"), "--recipe",
-               "risk_tiny.yaml", "--out", str(out), "--max-train-examples", "24", "--quiet"])
+               "risk_tiny.yaml", "--out", str(out), "--max-train-examples", "24", "--metrics-only", "--quiet"])
     assert rc == 0
     stdout = capsys.readouterr().out  # the trainer prints its log dicts too; the result is the indented JSON last
     printed = json.loads(stdout[stdout.index("{\n"):])
@@ -82,6 +82,8 @@ def test_risk_evaluate_writes_the_report_scripts_read(tmp_path, capsys):
     assert printed["methods"] == report["methods"]
     assert "| lapredict |" in (out / "report.md").read_text() and (out / "roc.png").stat().st_size > 1000
     assert "max_train_examples: 24" in (out / "recipe.yaml").read_text()
+    assert "include_text: false" in (out / "recipe.yaml").read_text()
+    assert "Message:" not in (out / "data" / "train.jsonl").read_text(), "metrics only: no commit text in prompts"
     assert json.loads((out / "timings.json").read_text())["train_examples"] == 24
 
 

@@ -171,6 +171,10 @@ def test_ragged_rows_and_latin1_bytes_are_quarantined_or_read_not_the_whole_file
     summary = prepare_risk(src, tmp_path / "latin1", now=NOW)
     assert summary["encoding"] == "latin-1" and summary["clean_rows"] == 30
     assert "café" in pd.read_parquet(tmp_path / "latin1" / "clean.parquet")["message"].iloc[0]
+    src.write_bytes(CHANGE_CORPUS["ragged rows"][0])
+    assert _label(src, tmp_path / "labelled.csv").rc == 0
+    header = (tmp_path / "labelled.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert "_malformed_row" not in header, "the reader's internal marker never reaches a file the user gets"
 
 
 def test_nan_metric_never_reaches_a_prompt(tmp_path):
