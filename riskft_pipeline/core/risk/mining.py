@@ -35,7 +35,6 @@ Note: PyDriller sets ``blame.markUnblamableLines=true`` in the mined repository'
 from __future__ import annotations
 
 import csv
-
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -49,6 +48,7 @@ import pandas as pd
 
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.jsonl import atomic_write
+from riskft_pipeline.core.tickets.prepare import FORMULA_START
 
 METRIC_COLUMNS: tuple[str, ...] = (
     "ns", "nd", "nf", "entrophy", "la", "ld", "lt", "fix", "ndev", "age", "nuc", "exp", "rexp", "sexp",
@@ -74,7 +74,7 @@ SECONDS_PER_DAY = 86_400.0
 DAYS_PER_YEAR = 365.25
 ROOT_SUBSYSTEM = "."
 _TRAILER = re.compile(r"^[A-Za-z][\w-]*-(?:by|id|Id|ID):\s")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_RE = re.compile(FORMULA_START)
 _KIND_LETTER = {"ADD": "A", "DELETE": "D", "MODIFY": "M", "RENAME": "R", "COPY": "C"}
 
 
@@ -386,8 +386,9 @@ def _finish(rows: list[dict[str, Any]], row_of: dict[str, int], blamed: set[str]
 
 
 def escape_formula(value: Any) -> Any:
-    """Prefix ``'`` to text a spreadsheet would run as a formula (starts with ``= + - @``, tab or CR)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """Prefix ``'`` to text a spreadsheet would run as a formula (starts with ``= + - @``, tab or CR, also after
+    leading blanks): the same rule as every other CSV the project writes."""
+    if isinstance(value, str) and _FORMULA_RE.match(value):
         return "'" + value
     return value
 

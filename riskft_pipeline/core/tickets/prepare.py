@@ -39,6 +39,7 @@ OUTPUT_FILES: tuple[str, ...] = (
 )
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection): prefix an apostrophe.
 _FORMULA_START = "^(?:[=+\\-@\t\r]|[ \t\r\n\f\v]+[=+\\-@])"  # explicit class, not \\s: keeps pandas on Arrow
+FORMULA_START = _FORMULA_START  # the one rule for every CSV the project writes (risk files use it too)
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 

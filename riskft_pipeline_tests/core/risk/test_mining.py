@@ -133,10 +133,10 @@ def test_csv_round_trips_through_the_change_reader(sample, tmp_path):
 def test_csv_escapes_spreadsheet_formulas(tmp_path, sample):
     _, _, _, raw = sample
     df = raw.head(3).copy()
-    df["message"] = ["=HYPERLINK(\"x\")", "-1 regression", "plain"]
+    df["message"] = ["=HYPERLINK(\"x\")", "-1 regression", "  @SUM(A1)"]  # a formula after blanks runs too
     write_changes_csv(df, tmp_path / "c.csv")
     back = pd.read_csv(tmp_path / "c.csv", dtype=str)
-    assert list(back["message"]) == ["'=HYPERLINK(\"x\")", "'-1 regression", "plain"]
+    assert list(back["message"]) == ["'=HYPERLINK(\"x\")", "'-1 regression", "'  @SUM(A1)"]
     with pytest.raises(ValueError, match="lacks column"):
         write_changes_csv(df.drop(columns="la"), tmp_path / "d.csv")
 
