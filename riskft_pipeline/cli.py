@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("riskft: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - the boundary where errors become exit codes
+    except Exception as e:  # the boundary where errors become exit codes
         if debug:
             raise
         if isinstance(e, _user_errors()):

@@ -55,7 +55,7 @@ def numeric_metadata(d: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
-class user_errors:  # noqa: N801 - used as a context manager
+class user_errors:  # lower-case: used as a context manager, like contextlib.suppress
     """Turn an unusable-input error into a ``dg.Failure`` whose description is the one readable line, so the UI shows
     the problem rather than a stack trace."""
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
 import pandas as pd
+from pydantic import Field
 
 from riskft_pipeline import workflows
 from riskft_pipeline.core.jsonl import sha256_file, write_json

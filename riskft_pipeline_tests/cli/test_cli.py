@@ -38,7 +38,7 @@ def test_tickets_prepare_unusable_file(tmp_path, capsys, content, expected):
 def test_missing_file_subprocess_has_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "riskft_pipeline.cli", "tickets", "prepare", "--input",
                            str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "missing.csv" in proc.stderr
 
@@ -46,7 +46,7 @@ def test_missing_file_subprocess_has_no_traceback(tmp_path):
 def test_debug_shows_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "riskft_pipeline.cli", "tickets", "prepare", "--input",
                            str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), "--debug"],
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 

@@ -22,7 +22,7 @@ def split_problems(data_dir: str | Path) -> list[str]:
         for b in SPLITS[i + 1:]:
             shared = ids[a] & ids[b]
             if shared:
-                problems.append(f"{len(shared)} change id(s) in both {a} and {b}, e.g. {sorted(shared)[0]}")
+                problems.append(f"{len(shared)} change id(s) in both {a} and {b}, e.g. {min(shared)}")
     clean = pd.read_parquet(data_dir / "clean.parquet")
     for col in LABEL_COPIES:
         if col in clean.columns:
