@@ -244,6 +244,7 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
     from riskft_pipeline.core.risk.faithful import check_faithful
     from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, build_messages, parse_answer
     from riskft_pipeline.core.risk.tiers import tiers_from_scores
+    from riskft_pipeline.training.evaluate_risk import tier_scores
     from riskft_pipeline.training.infer import choice_probabilities, generate
 
     if loaded.context_dir is None:
@@ -254,7 +255,7 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
     bs = batch_size or loaded.eval_setting("batch_size", 16)
     probs = choice_probabilities(loaded.model, loaded.tokenizer, messages, TIERS, answer_prefix=ANSWER_PREFIX,
                                  batch_size=bs, progress=progress)
-    scores = probs[:, 2] + 0.5 * probs[:, 1]
+    scores = tier_scores(probs)
     cuts_file = loaded.context_dir / "tier_cuts.json"
     if cuts_file.is_file():  # registered by riskft: the score bands its evaluation reported
         tiers = tiers_from_scores(scores, json.loads(cuts_file.read_text(encoding="utf-8")))

@@ -2,21 +2,12 @@
 materialises, every check passes, a model version is registered and becomes champion, and a second run with the same
 data is registered but judged on the same split (not promoted unless strictly better)."""
 
-import dagster as dg
 import pytest
 
 from riskft_pipeline.definitions import defs
 from riskft_pipeline.defs.runner import JOBS, run_config
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def instance(tmp_path, monkeypatch):
-    monkeypatch.setenv("RISKFT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RISKFT_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    with dg.instance_for_test() as inst:
-        yield inst
 
 
 @pytest.mark.parametrize("chain, prefix", [("tickets", "ticket"), ("risk", "risk")])

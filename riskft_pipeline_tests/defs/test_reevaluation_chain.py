@@ -6,7 +6,6 @@ in the materialization's metadata and on the registered version."""
 import csv
 from pathlib import Path
 
-import dagster as dg
 import pytest
 from mlflow import MlflowClient
 
@@ -17,14 +16,6 @@ from riskft_pipeline.paths import embedded_data_dir
 pytestmark = pytest.mark.slow
 
 FIRST_CHANGES = 2000
-
-
-@pytest.fixture()
-def instance(tmp_path, monkeypatch):
-    monkeypatch.setenv("RISKFT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RISKFT_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    with dg.instance_for_test() as inst:
-        yield inst
 
 
 def _head_csv(src: Path, dest: Path, n: int) -> None:
