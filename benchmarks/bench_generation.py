@@ -6,7 +6,7 @@ Full mode also measures a LoRA adapter served unmerged (the PEFT wrapper adds tw
 against the same adapter merged into the base weights (``eval.merge_adapter``, the recipes' default).
 
     python benchmarks/bench_generation.py            # 64 prompts, batch 16 and 32, 96 new tokens, + adapter
-    python benchmarks/bench_generation.py --quick    # 8 prompts, batch 8, 48 new tokens
+    python benchmarks/bench_generation.py --quick    # 16 prompts, batch 16, 48 new tokens
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ NAME = "generation"
 TARGET = 5.0
 SETTINGS = {  # prompts, batch sizes, max new tokens, adapter comparison
     "smoke": (3, [3], 6, False),
-    "quick": (8, [8], 48, False),
+    "quick": (16, [16], 48, False),
     "full": (64, [16, 32], 96, True),
 }
 

@@ -1,17 +1,23 @@
 """Training throughput on CPU: the default ticket recipe's training (``training.sft.train``) against a naive setup on
 the same model, the same tokenised examples, the same LoRA, batch size and step count.
 
-Naive = what a first notebook does with TRL: ``SFTConfig`` defaults for the speed settings (gradient checkpointing
-on), every batch padded to the longest example of the dataset, random order (no length grouping), logits for every
-position. Both count only real (non-padding) tokens in tokens/s.
+Naive = what a first notebook does: ``SFTConfig`` defaults for the speed settings (gradient checkpointing on), every
+batch padded to the longest example of the dataset, random order (no length grouping), and the plain
+``transformers.Trainer`` loss, which computes the logits at every position. Both count only real (non-padding) tokens
+in tokens/s.
 
-Full mode also measures the levers one at a time (each a separate run from the naive setup) and an extra one the
-project does not use yet, computing the LM head only at the answer positions (the loss ignores the prompt's logits:
-with a 49k vocabulary they are a large share of the step), and reports the validation loss of the naive and project
-adapters (same quality is part of the target).
+Full mode also measures the levers one at a time (each a separate run from the naive setup), among them trl 1.16's
+loss, which the project uses: the LM head only at the answer positions (the loss ignores the prompt's logits, and
+with a 49k vocabulary they are a large share of the step); and it reports the validation loss of the naive and
+project adapters (same quality is part of the target).
 
-    python benchmarks/bench_training.py            # 40 steps per run, levers, validation loss
+The scaling curve (full mode, or ``--curve N ...`` in any mode) trains the default recipe as the pipeline does
+(``sft.train``: one epoch, checkpoints as configured) on a seeded sample of N training examples for each N, and prints
+training seconds against examples, with a PNG in ``benchmarks/out/training_scaling.png``.
+
+    python benchmarks/bench_training.py            # 40 steps per run, levers, validation loss, curve 30..240
     python benchmarks/bench_training.py --quick    # 10 steps each, naive vs project
+    python benchmarks/bench_training.py --quick --curve 30 60 120 240   # + the curve only
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from benchlib import Ratio, Timer, say
 NAME = "training"
 TARGET = 2.0
 SETTINGS = {"smoke": (1, 2, False), "quick": (10, None, False), "full": (40, None, True)}  # steps, batch, levers
+CURVE = {"smoke": [4], "quick": [], "full": [30, 60, 120, 240]}  # training examples per point of the curve
 VAL_EXAMPLES = 64
 
 
@@ -56,25 +63,20 @@ def examples(recipe, data_dir: Path) -> list[dict]:
     return encode_rows(tokenizer, rows, t.max_length)[0]
 
 
-class AnswerOnlyHead:
-    """Mixin for SFTTrainer: the LM head runs only where a label exists (the answer tokens), loss in fp32."""
+class FullLogits:
+    """Mixin for SFTTrainer: the plain ``transformers.Trainer`` loss, ``model(**inputs)`` with labels, which computes
+    the LM head (a 49k-way projection) at every position of the batch and the loss from those full logits. trl's
+    own loss (what the project runs) projects only the positions with a label, in tiles."""
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        import torch.nn.functional as F
+        from transformers import Trainer
 
-        causal_lm = model.get_base_model()
-        hidden = causal_lm.model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
-                                 ).last_hidden_state
-        labels = inputs["labels"][:, 1:]
-        keep = labels != -100
-        logits = causal_lm.lm_head(hidden[:, :-1][keep]).float()
-        loss = F.cross_entropy(logits, labels[keep], reduction="sum")
-        loss = loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum())
-        return (loss, None) if return_outputs else loss
+        return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
+                                    num_items_in_batch=num_items_in_batch)
 
 
 def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad_to_longest: bool,
-                group: bool, answer_head: bool = False, threads: int) -> dict:
+                group: bool, full_logits: bool, threads: int) -> dict:
     """One training run built from the project's own pieces, with the speed settings chosen explicitly."""
     import torch
     from datasets import Dataset
@@ -92,7 +94,7 @@ def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad
     longest = max(len(e["input_ids"]) for e in data)
     collator = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id,
                                                pad_to_multiple_of=longest if pad_to_longest else None)
-    trainer_cls = type("Trainer", (AnswerOnlyHead, SFTTrainer), {}) if answer_head else SFTTrainer
+    trainer_cls = type("Trainer", (FullLogits, SFTTrainer), {}) if full_logits else SFTTrainer
     trainer = trainer_cls(model=model, args=build_sft_config(recipe, out / "checkpoints", progress=False),
                           train_dataset=Dataset.from_list(data), processing_class=tokenizer,
                           peft_config=_lora_config(recipe), data_collator=collator)
@@ -155,16 +157,16 @@ def project_val_loss(adapter_dir: str, data_dir: Path, n: int) -> float:
     return val_loss(model, tokenizer, data_dir, n)
 
 
-LEVERS = [  # name, settings relative to naive
-    ("naive + no gradient checkpointing", {"checkpointing": False, "pad_to_longest": True, "group": False}),
-    ("naive + pad per batch", {"checkpointing": True, "pad_to_longest": False, "group": False}),
-    ("naive + pad per batch + length grouping", {"checkpointing": True, "pad_to_longest": False, "group": True}),
-    ("project settings + LM head on answer tokens only",
-     {"checkpointing": False, "pad_to_longest": False, "group": True, "answer_head": True}),
+NAIVE_SETTINGS = {"checkpointing": True, "pad_to_longest": True, "group": False, "full_logits": True}
+LEVERS = [  # name, the one setting changed from naive
+    ("naive + LM head on answer tokens only (trl's loss)", {"full_logits": False}),
+    ("naive + no gradient checkpointing", {"checkpointing": False}),
+    ("naive + pad per batch", {"pad_to_longest": False}),
+    ("naive + pad per batch + length grouping", {"pad_to_longest": False, "group": True}),
 ]
 
 
-NAIVE = "naive (SFTConfig defaults, pad to dataset's longest)"
+NAIVE = "naive (full logits, SFTConfig defaults, pad to dataset's longest)"
 
 
 def measure(recipe, recipe_name: str, threads: int, with_levers: bool) -> dict:
@@ -177,15 +179,15 @@ def measure(recipe, recipe_name: str, threads: int, with_levers: bool) -> dict:
         data = examples(recipe, data_dir)
         out["lengths"] = sorted(len(e["input_ids"]) for e in data)
         say(f"naive: {steps} steps")
-        naive = run_variant(recipe, data, tmp / "naive", checkpointing=True, pad_to_longest=True, group=False,
-                            threads=threads)
+        naive = run_variant(recipe, data, tmp / "naive", threads=threads, **NAIVE_SETTINGS)
         say(f"project ({recipe_name}): {steps} steps")
         project = run_project(recipe, data_dir, tmp / "project", threads)
         runs = {NAIVE: naive, f"project ({recipe_name})": project}
         if with_levers:
             for name, settings in LEVERS:
                 say(f"lever: {name}")
-                runs[name] = run_variant(recipe, data, tmp / name.replace(" ", "_"), threads=threads, **settings)
+                runs[name] = run_variant(recipe, data, tmp / f"lever-{len(runs)}", threads=threads,
+                                         **{**NAIVE_SETTINGS, **settings})
             say("validation loss of the naive and project adapters")
             out["val_loss"] = {"naive": val_loss(naive["model"], naive["tokenizer"], data_dir, VAL_EXAMPLES),
                                "project": project_val_loss(project["adapter"], data_dir, VAL_EXAMPLES)}
@@ -194,10 +196,56 @@ def measure(recipe, recipe_name: str, threads: int, with_levers: bool) -> dict:
     return out
 
 
+def curve(sizes: list[int], threads: int) -> list[dict]:
+    """Training wall time of the default recipe, as the pipeline runs it, on ``n`` sampled examples, for each n."""
+    import torch
+
+    from riskft_pipeline import paths
+    from riskft_pipeline.core.config import load_recipe
+    from riskft_pipeline.training.sft import train
+
+    base = load_recipe(paths.configs_dir() / "tickets_cpu.yaml")
+    points = []
+    with tempfile.TemporaryDirectory(prefix="bench-curve-") as tmp_name:
+        tmp = Path(tmp_name)
+        data_dir = benchdata.ticket_data(tmp / "data")
+        for n in sizes:
+            say(f"curve: {n} training examples, one epoch")
+            recipe = base.model_copy(update={"train": base.train.model_copy(update={"max_train_examples": n})})
+            torch.set_num_threads(threads)
+            r = train(recipe, data_dir, tmp / f"curve-{n}", resume=False, progress=False)
+            points.append({"examples": r["n_train_examples"], "steps": r["steps"], "seconds": r["train_runtime_s"],
+                           "tokens": r["tokens_seen_this_session"], "tokens_per_s": r["tokens_per_s"],
+                           "final_loss": r["final_loss"]})
+    return points
+
+
+def curve_png(points: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [p["examples"] for p in points]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(xs, [p["seconds"] for p in points], "o-", label="default CPU recipe (sft.train, 1 epoch)")
+    per = points[-1]["seconds"] / points[-1]["examples"]
+    ax.plot([0, xs[-1]], [0, per * xs[-1]], ":", color="grey", label=f"linear at {per:.2f} s/example")
+    ax.set_xlabel("training examples")
+    ax.set_ylabel("training wall seconds")
+    ax.set_title("LoRA training time vs examples, SmolLM2-135M, 2-core CPU")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     benchlib.add_mode_flags(parser)
     benchlib.add_threads_flag(parser)
+    parser.add_argument("--curve", type=int, nargs="*", help="training-example counts for the scaling curve "
+                        "(default: 30 60 120 240 in full mode, none otherwise)")
     args = parser.parse_args(argv)
     mode = benchlib.mode_of(args)
     threads = benchlib.apply_threads(args)
@@ -208,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"threads": threads, "recipe": recipe_name, "steps": steps,
                "batch_size": t.per_device_batch_size * t.gradient_accumulation_steps,
                **measure(recipe, recipe_name, threads, levers)}
+    sizes = CURVE[mode] if args.curve is None else args.curve
+    if sizes:
+        figures["curve"] = curve(sorted(sizes), threads)
     runs, lengths = figures["runs"], figures["lengths"]
     base = runs[NAIVE]["tokens_per_s"]
     print(f"LoRA training on CPU, offline base (SmolLM2-135M, fp32), {len(lengths)} ticket examples of "
@@ -220,6 +271,15 @@ def main(argv: list[str] | None = None) -> int:
         v = figures["val_loss"]
         print(f"\nvalidation loss per answer token ({VAL_EXAMPLES} val examples): naive {v['naive']:.4f}, "
               f"project {v['project']:.4f}")
+    if "curve" in figures:
+        points = figures["curve"]
+        print(f"\ntraining time vs examples ({recipe_name}, one epoch, as the pipeline trains):\n")
+        print(benchlib.table(["examples", "steps", "seconds", "s/example", "tokens/s", "last logged loss"], [
+            [p["examples"], p["steps"], p["seconds"], p["seconds"] / p["examples"], p["tokens_per_s"],
+             p["final_loss"]] for p in points]))
+        png = benchlib.out_dir() / "training_scaling.png"
+        curve_png(points, png)
+        print(f"\nscaling curve: {png}")
     project = runs[f"project ({recipe_name})"]
     ratio = Ratio(project["tokens_per_s"] / base, "tokens/s, default recipe vs naive", TARGET)
     benchlib.finish(NAME, mode, ctx, figures, ratio)

@@ -59,6 +59,10 @@ def test_model_benchmark_smoke(script, record, extra, bench_out):
         assert all(r[-1] == f"{entry['figures']['n_prompts']}/{entry['figures']['n_prompts']}" for r in rows[1:])
     if record == "end_to_end":
         assert all(r["success"] for r in entry["figures"]["results"].values())
+    if record == "training":  # the scaling curve: one point in smoke mode, trained as the pipeline trains
+        (point,) = entry["figures"]["curve"]
+        assert point["examples"] == 4 and point["steps"] >= 1 and point["tokens"] > 0
+        assert (bench_out / "training_scaling.png").stat().st_size > 0
 
 
 def test_ratio_line_round_trip():
