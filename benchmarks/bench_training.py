@@ -6,10 +6,15 @@ batch padded to the longest example of the dataset, random order (no length grou
 ``transformers.Trainer`` loss, which computes the logits at every position. Both count only real (non-padding) tokens
 in tokens/s.
 
-Full mode also measures the levers one at a time (each a separate run from the naive setup), among them trl 1.16's
-loss, which the project uses: the LM head only at the answer positions (the loss ignores the prompt's logits, and
-with a 49k vocabulary they are a large share of the step); and it reports the validation loss of the naive and
-project adapters (same quality is part of the target).
+Full mode also measures the levers one at a time (each a separate run from the naive setup), among them the loss
+heads: trl 1.16's own loss (a fused, tiled LM head, which off Triton devices still scores every position) and the
+project's (``sft.py``: the LM head only at the answer positions; the loss ignores the prompt's logits, and with a 49k
+vocabulary they are a large share of the step); and it reports the validation loss of the naive and project adapters
+(same quality is part of the target).
+
+Quality (full mode, or ``--quality``): the naive setup and the project each train the whole recipe (one epoch), and
+both adapters generate for the recipe's test tickets, scored as the evaluation asset scores them (mean field
+accuracy, valid-JSON rate): the speed-up must not cost quality.
 
 The scaling curve (full mode, or ``--curve N ...`` in any mode) trains the default recipe as the pipeline does
 (``sft.train``: one epoch, checkpoints as configured) on a seeded sample of N training examples for each N, and prints
@@ -18,6 +23,7 @@ training seconds against examples, with a PNG in ``benchmarks/out/training_scali
     python benchmarks/bench_training.py            # 40 steps per run, levers, validation loss, curve 30..240
     python benchmarks/bench_training.py --quick    # 10 steps each, naive vs project
     python benchmarks/bench_training.py --quick --curve 30 60 120 240   # + the curve only
+    python benchmarks/bench_training.py --quick --quality   # + whole-recipe training and test accuracy of both
 """
 
 from __future__ import annotations
@@ -65,8 +71,8 @@ def examples(recipe, data_dir: Path) -> list[dict]:
 
 class FullLogits:
     """Mixin for SFTTrainer: the plain ``transformers.Trainer`` loss, ``model(**inputs)`` with labels, which computes
-    the LM head (a 49k-way projection) at every position of the batch and the loss from those full logits. trl's
-    own loss (what the project runs) projects only the positions with a label, in tiles."""
+    the LM head (a 49k-way projection) at every position of the batch and the loss from those full logits. The
+    project's loss (``sft.py``, on CPU) projects only the positions with a label."""
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         from transformers import Trainer
@@ -76,7 +82,7 @@ class FullLogits:
 
 
 def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad_to_longest: bool,
-                group: bool, full_logits: bool, threads: int) -> dict:
+                group: bool, head: str, threads: int) -> dict:
     """One training run built from the project's own pieces, with the speed settings chosen explicitly."""
     import torch
     from datasets import Dataset
@@ -84,7 +90,7 @@ def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
     from riskft_pipeline.training.base_model import load_base
-    from riskft_pipeline.training.sft import _lora_config, build_sft_config
+    from riskft_pipeline.training.sft import _lora_config, _trainer_class, build_sft_config
 
     torch.set_num_threads(threads)
     t = recipe.train.model_copy(update={"gradient_checkpointing": checkpointing, "group_by_length": group,
@@ -94,7 +100,8 @@ def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad
     longest = max(len(e["input_ids"]) for e in data)
     collator = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id,
                                                pad_to_multiple_of=longest if pad_to_longest else None)
-    trainer_cls = type("Trainer", (FullLogits, SFTTrainer), {}) if full_logits else SFTTrainer
+    trainer_cls = {"full": type("Trainer", (FullLogits, SFTTrainer), {}), "trl": SFTTrainer,
+                   "answer": _trainer_class()}[head]
     trainer = trainer_cls(model=model, args=build_sft_config(recipe, out / "checkpoints", progress=False),
                           train_dataset=Dataset.from_list(data), processing_class=tokenizer,
                           peft_config=_lora_config(recipe), data_collator=collator)
@@ -157,9 +164,10 @@ def project_val_loss(adapter_dir: str, data_dir: Path, n: int) -> float:
     return val_loss(model, tokenizer, data_dir, n)
 
 
-NAIVE_SETTINGS = {"checkpointing": True, "pad_to_longest": True, "group": False, "full_logits": True}
+NAIVE_SETTINGS = {"checkpointing": True, "pad_to_longest": True, "group": False, "head": "full"}
 LEVERS = [  # name, the one setting changed from naive
-    ("naive + LM head on answer tokens only (trl's loss)", {"full_logits": False}),
+    ("naive + trl's loss (fused head, every position on CPU)", {"head": "trl"}),
+    ("naive + LM head on answer tokens only (sft.py's loss)", {"head": "answer"}),
     ("naive + no gradient checkpointing", {"checkpointing": False}),
     ("naive + pad per batch", {"pad_to_longest": False}),
     ("naive + pad per batch + length grouping", {"pad_to_longest": False, "group": True}),
@@ -193,6 +201,54 @@ def measure(recipe, recipe_name: str, threads: int, with_levers: bool) -> dict:
                                "project": project_val_loss(project["adapter"], data_dir, VAL_EXAMPLES)}
     out["runs"] = {name: {k: v for k, v in r.items() if k not in ("model", "tokenizer", "adapter")}
                    for name, r in runs.items()}
+    return out
+
+
+def test_quality(model, tokenizer, data_dir: Path, recipe) -> dict:
+    """Mean field accuracy and valid-JSON rate on the recipe's test sample, generated and scored as
+    ``evaluate_tickets`` does (merged weights, batched greedy generation, the same parser and metrics)."""
+    from riskft_pipeline.core.tickets.prompts import parse_answer
+    from riskft_pipeline.training.evaluate import _expected, _field_predictions, _valid_rate, build_report
+    from riskft_pipeline.training.infer import generate
+    from riskft_pipeline.training.sft import read_split, sample_rows
+
+    ev = recipe.eval
+    test = sample_rows(read_split(data_dir / "test.jsonl"), ev.max_test_examples, recipe.train.seed)
+    texts = generate(model.eval(), tokenizer, [r["messages"][:-1] for r in test], batch_size=ev.batch_size,
+                     max_new_tokens=ev.max_new_tokens, progress=False)
+    parsed = [parse_answer(t) for t in texts]
+    report = build_report([_expected(r) for r in test], {"model": _field_predictions(parsed)},
+                          {"model": _valid_rate(parsed)}, {})
+    return {"mean_field_accuracy": report["mean_field_accuracy"]["model"], "valid_json_rate": _valid_rate(parsed),
+            "n_test": len(test)}
+
+
+def quality(threads: int) -> dict:
+    """The naive setup and the project each train the default recipe in full (its epochs, as ``make run`` does);
+    both adapters are then scored on the recipe's test tickets. Same examples, same step count."""
+    import gc
+
+    from riskft_pipeline import paths
+    from riskft_pipeline.core.config import load_recipe
+    from riskft_pipeline.training.infer import load_for_inference
+
+    recipe = load_recipe(paths.configs_dir() / "tickets_cpu.yaml")
+    out: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp_name:
+        tmp = Path(tmp_name)
+        data_dir = benchdata.ticket_data(tmp / "data")
+        say("quality: naive, the whole recipe")
+        naive = run_variant(recipe, examples(recipe, data_dir), tmp / "naive", threads=threads, **NAIVE_SETTINGS)
+        merged = naive.pop("model").merge_and_unload()
+        out["naive"] = {**{k: v for k, v in naive.items() if k != "tokenizer"},
+                        **test_quality(merged, naive["tokenizer"], data_dir, recipe)}
+        del merged
+        gc.collect()
+        say("quality: project, the whole recipe")
+        project = run_project(recipe, data_dir, tmp / "project", threads)
+        model, tokenizer = load_for_inference(Path(project["adapter"]))
+        out["project"] = {**{k: v for k, v in project.items() if k != "adapter"},
+                          **test_quality(model, tokenizer, data_dir, recipe)}
     return out
 
 
@@ -246,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     benchlib.add_threads_flag(parser)
     parser.add_argument("--curve", type=int, nargs="*", help="training-example counts for the scaling curve "
                         "(default: 30 60 120 240 in full mode, none otherwise)")
+    parser.add_argument("--quality", action="store_true", help="also train naive and project on the whole recipe "
+                        "and score both on its test tickets (always in full mode)")
     args = parser.parse_args(argv)
     mode = benchlib.mode_of(args)
     threads = benchlib.apply_threads(args)
@@ -256,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"threads": threads, "recipe": recipe_name, "steps": steps,
                "batch_size": t.per_device_batch_size * t.gradient_accumulation_steps,
                **measure(recipe, recipe_name, threads, levers)}
+    if args.quality or mode == "full":
+        figures["quality"] = quality(threads)
     sizes = CURVE[mode] if args.curve is None else args.curve
     if sizes:
         figures["curve"] = curve(sorted(sizes), threads)
@@ -271,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
         v = figures["val_loss"]
         print(f"\nvalidation loss per answer token ({VAL_EXAMPLES} val examples): naive {v['naive']:.4f}, "
               f"project {v['project']:.4f}")
+    if "quality" in figures:
+        q = figures["quality"]
+        print(f"\nquality: both setups train the whole recipe ({recipe_name}), then generate for its "
+              f"{q['project']['n_test']} test tickets (evaluate_tickets' parser and metrics):\n")
+        print(benchlib.table(["run", "train seconds", "tokens/s", "mean field accuracy", "valid JSON"], [
+            [name, r["seconds"], r["tokens_per_s"], r["mean_field_accuracy"], r["valid_json_rate"]]
+            for name, r in (("naive", q["naive"]), ("project", q["project"]))]))
     if "curve" in figures:
         points = figures["curve"]
         print(f"\ntraining time vs examples ({recipe_name}, one epoch, as the pipeline trains):\n")
