@@ -21,7 +21,7 @@ The scaling curve (full mode, or ``--curve N ...`` in any mode) trains the defau
 training seconds against examples, with a PNG in ``benchmarks/out/training_scaling.png``.
 
     python benchmarks/bench_training.py            # 40 steps per run, levers, validation loss, curve 30..240
-    python benchmarks/bench_training.py --quick    # 10 steps each, naive vs project
+    python benchmarks/bench_training.py --quick    # 20 steps each, naive vs project
     python benchmarks/bench_training.py --quick --curve 30 60 120 240   # + the curve only
     python benchmarks/bench_training.py --quick --quality   # + whole-recipe training and test accuracy of both
 """
@@ -39,7 +39,7 @@ from benchlib import Ratio, Timer, say
 
 NAME = "training"
 TARGET = 2.0
-SETTINGS = {"smoke": (1, 2, False), "quick": (10, None, False), "full": (40, None, True)}  # steps, batch, levers
+SETTINGS = {"smoke": (1, 2, False), "quick": (20, None, False), "full": (40, None, True)}  # steps, batch, levers
 CURVE = {"smoke": [4], "quick": [], "full": [30, 60, 120, 240]}  # training examples per point of the curve
 VAL_EXAMPLES = 64
 
