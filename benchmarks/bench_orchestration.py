@@ -122,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in r["ratios"]:
             rows_out.append(["", f"dagster, {name}", spread(r["seconds"][name]), spread(r["ratios"][name])])
     print(benchlib.table(["input", "path", "seconds", "x core"], rows_out))
+    print(f"\n{DEFAULT}, by input size (the fixed cost per run weighs less as the data grows):")
+    for r in results:
+        med = benchlib.median_spread(r["ratios"][DEFAULT])[0]
+        core_s = benchlib.median_spread(r["seconds"]["core"])[0]
+        extra = benchlib.median_spread(r["seconds"][DEFAULT])[0] - core_s
+        print(f"  {r['input']}: {med:.2f}x (+{extra:.2f} s over {core_s:.2f} s) "
+              f"{'meets' if med <= TARGET else 'misses'} <= {TARGET:g}x")
     headline = results[0]
     median = benchlib.median_spread(headline["ratios"][DEFAULT])[0]
     ratio = Ratio(median, f"wall time, Dagster ({DEFAULT}) / core on {headline['input']}, median", TARGET,
