@@ -6,6 +6,7 @@ and shared by every test that needs it); tests that need a private home monkeypa
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 from pathlib import Path
@@ -38,3 +39,11 @@ def pytest_unconfigure(config):
     import shutil
 
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+
+
+def head_csv(src: Path, dest: Path, n: int) -> None:
+    """The header and the first ``n`` records of ``src`` written to ``dest`` (an export before newer rows arrived)."""
+    with open(src, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    with open(dest, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows[: n + 1])

@@ -3,8 +3,6 @@ earlier changes and becomes champion; the second run gets the whole file (new ch
 its model_version asset re-evaluates the champion on the new test split, decides on that comparison, and shows it
 in the materialization's metadata and on the registered version."""
 
-import csv
-from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
@@ -12,17 +10,11 @@ from mlflow import MlflowClient
 from riskft_pipeline.definitions import defs
 from riskft_pipeline.defs.runner import JOBS, run_config
 from riskft_pipeline.paths import embedded_data_dir
+from riskft_pipeline_tests.conftest import head_csv
 
 pytestmark = pytest.mark.slow
 
 FIRST_CHANGES = 2000
-
-
-def _head_csv(src: Path, dest: Path, n: int) -> None:
-    with open(src, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    with open(dest, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows[: n + 1])
 
 
 def _version_metadata(result) -> dict:
@@ -34,7 +26,7 @@ def _version_metadata(result) -> dict:
 def test_retraining_on_new_changes_reevaluates_the_champion_on_the_new_split(instance, tmp_path):
     job = defs.resolve_job_def(JOBS["risk"])
     first_csv = tmp_path / "first_changes.csv"
-    _head_csv(embedded_data_dir() / "changes.csv", first_csv, FIRST_CHANGES)
+    head_csv(embedded_data_dir() / "changes.csv", first_csv, FIRST_CHANGES)
 
     first = job.execute_in_process(instance=instance, run_config=run_config("risk", str(first_csv), "risk_tiny.yaml"),
                                    raise_on_error=False)

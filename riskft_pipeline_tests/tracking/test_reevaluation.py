@@ -10,7 +10,6 @@ move), and A with its LoRA ``B`` matrices zeroed (the bare base, which the train
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -23,6 +22,7 @@ from riskft_pipeline.core.config import load_recipe
 from riskft_pipeline.core.jsonl import sha256_file
 from riskft_pipeline.paths import configs_dir, embedded_data_dir
 from riskft_pipeline.tracking.runs import start_training_run
+from riskft_pipeline_tests.conftest import head_csv
 from riskft_pipeline_tests.tracking.conftest import open_store
 
 pytestmark = pytest.mark.slow
@@ -31,19 +31,12 @@ TINY = configs_dir() / "tickets_tiny.yaml"
 FIRST_TICKETS = 900
 
 
-def _head_csv(src: Path, dest: Path, n: int) -> None:
-    with open(src, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    with open(dest, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows[: n + 1])
-
-
 @pytest.fixture(scope="module")
 def splits(tmp_path_factory) -> dict[str, Path]:
     """Split A from the first tickets; split B from the whole file (as after new tickets were appended)."""
     root = tmp_path_factory.mktemp("tickets-splits")
     recipe = load_recipe(TINY)
-    _head_csv(embedded_data_dir() / "tickets.csv", root / "first.csv", FIRST_TICKETS)
+    head_csv(embedded_data_dir() / "tickets.csv", root / "first.csv", FIRST_TICKETS)
     workflows.prepare("tickets", root / "first.csv", root / "A", recipe)
     workflows.prepare("tickets", embedded_data_dir() / "tickets.csv", root / "B", recipe)
     assert sha256_file(root / "A" / "test.jsonl") != sha256_file(root / "B" / "test.jsonl")
