@@ -50,10 +50,9 @@ def prepare(task: str, input_path: str | Path, out_dir: str | Path, recipe: Reci
 
         summary = prepare_tickets(input_path, out_dir)
     else:
-        from riskft_pipeline.core.risk.examples import prepare_risk
+        from riskft_pipeline.core.risk.examples import prepare_risk, split_options
 
-        summary = prepare_risk(input_path, out_dir, recipe.risk, max_train_examples=recipe.train.max_train_examples,
-                               seed=recipe.train.seed, include_text=recipe.risk.include_text)
+        summary = prepare_risk(input_path, out_dir, recipe.risk, **split_options(recipe))
     return summary
 
 

@@ -12,7 +12,7 @@ from riskft_pipeline import workflows
 from riskft_pipeline.core.config import load_recipe
 from riskft_pipeline.core.jsonl import sha256_file, write_json
 from riskft_pipeline.defs.common import md_table, run_dir, user_errors
-from riskft_pipeline.defs.training import model_assets, resolve_recipe
+from riskft_pipeline.defs.training import TrainingConfig, model_assets, resolve_recipe
 
 GROUP = "risk"
 
@@ -71,16 +71,27 @@ def change_features(context: dg.AssetExecutionContext, raw_changes: dict) -> dg.
 
 
 @dg.asset(group_name=GROUP, code_version="1",
-          description="Time-ordered splits (first 80% train, its latest slice val, last 20% test) as chat JSONL; "
-                      "percentiles and tiers fitted on the training period only.")
-def risk_splits(context: dg.AssetExecutionContext, change_features: dict) -> dg.Output[dict]:
-    recipe = load_recipe(resolve_recipe("", "risk"))
+          description="Time-ordered splits (first 80% train, its latest slice val, last 20% test) as chat JSONL, "
+                      "built from change_features' clean table with the run's recipe (its sample size, class "
+                      "balance, seed); percentiles and tiers fitted on the training period only.")
+def risk_splits(context: dg.AssetExecutionContext, config: TrainingConfig,
+                change_features: dict) -> dg.Output[dict]:
+    from riskft_pipeline.core.risk.examples import build_risk_splits, read_clean_dir, split_options
+
+    recipe_path = resolve_recipe(config.recipe, "risk")
+    with user_errors():
+        recipe = load_recipe(recipe_path)
+    if recipe.task != "risk":
+        raise dg.Failure(f"recipe {recipe_path} is not a risk recipe")
     out = run_dir(context, "risk_splits")
-    summary = workflows.prepare("risk", change_features["input_path"], out, recipe)
+    with user_errors():
+        summary = build_risk_splits(read_clean_dir(change_features["dir"]), out, recipe.risk,
+                                    input_sha256=change_features["input_sha256"], **split_options(recipe))
     combined = "".join(summary["split_sha256"][k] for k in sorted(summary["split_sha256"]))
     return dg.Output({"data_dir": str(out), "input_path": change_features["input_path"], "summary": summary,
-                      "data_version": combined[:64]},
+                      "recipe_path": str(recipe_path), "data_version": combined[:64]},
                      data_version=dg.DataVersion(combined[:64]), metadata={
+        "recipe": recipe_path.name,
         "examples": md_table(summary["examples"], ("split", "rows")),
         "split_sha256": md_table(summary["split_sha256"], ("split", "sha256")),
         "folder": dg.MetadataValue.path(str(out)),
@@ -104,7 +115,14 @@ def risk_splits_time_order(risk_splits: dict) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
 
 
-risk_model_assets = model_assets(task="risk", prefix="risk", splits_asset="risk_splits", group=GROUP)
+def _recipe_split_params(recipe):
+    from riskft_pipeline.core.risk.examples import recipe_split_params
+
+    return recipe_split_params(recipe)
+
+
+risk_model_assets = model_assets(task="risk", prefix="risk", splits_asset="risk_splits", group=GROUP,
+                                 split_params=_recipe_split_params)
 
 assets = [raw_changes, change_features, risk_splits, *risk_model_assets.assets]
 asset_checks = [change_features_nothing_lost, risk_splits_time_order, *risk_model_assets.checks]

@@ -7,6 +7,8 @@ import time
 
 JOBS = {"tickets": "tickets_chain", "risk": "risk_chain"}
 ROOT_ASSET = {"tickets": "raw_tickets", "risk": "raw_changes"}
+RECIPE_OPS = {"tickets": ("ticket_adapter",), "risk": ("risk_splits", "risk_adapter")}
+"""The assets that read the run's recipe (risk splits are sampled per recipe; ticket splits are not)."""
 
 
 def run_config(chain: str, input_path: str | None, recipe: str | None) -> dict:
@@ -14,7 +16,8 @@ def run_config(chain: str, input_path: str | None, recipe: str | None) -> dict:
     if input_path:
         ops[ROOT_ASSET[chain]] = {"config": {"input_path": input_path}}
     if recipe:
-        ops[f"{'ticket' if chain == 'tickets' else 'risk'}_adapter"] = {"config": {"recipe": recipe}}
+        for op in RECIPE_OPS[chain]:
+            ops[op] = {"config": {"recipe": recipe}}
     return {"ops": ops} if ops else {}
 
 

@@ -3,6 +3,7 @@
 
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import dagster as dg
 from pydantic import Field
 
 from riskft_pipeline import paths, workflows
-from riskft_pipeline.core.config import load_recipe
+from riskft_pipeline.core.config import Recipe, load_recipe
 from riskft_pipeline.core.jsonl import sha256_file
 from riskft_pipeline.defs.common import image, md_table, run_dir, user_errors
 from riskft_pipeline.defs.resources import MLflowTracking
@@ -34,7 +35,10 @@ class ModelAssets:
     checks: list
 
 
-def model_assets(*, task: str, prefix: str, splits_asset: str, group: str) -> ModelAssets:
+def model_assets(*, task: str, prefix: str, splits_asset: str, group: str,
+                 split_params: Callable[[Recipe], dict] | None = None) -> ModelAssets:
+    """``split_params``: when the splits depend on the recipe, the ``summary["params"]`` that the adapter's recipe
+    would have built them with; the adapter refuses splits built with other params (set the same recipe on both)."""
     adapter_name, report_name, version_name = f"{prefix}_adapter", f"{prefix}_eval_report", f"{prefix}_model_version"
 
     @dg.asset(name=adapter_name, group_name=group, code_version="1", ins={"splits": dg.AssetIn(splits_asset)},
@@ -46,6 +50,10 @@ def model_assets(*, task: str, prefix: str, splits_asset: str, group: str) -> Mo
             recipe = load_recipe(recipe_path)
         if recipe.task != task:
             raise dg.Failure(f"recipe {recipe_path} is not a {task} recipe")
+        if split_params is not None and splits.get("summary", {}).get("params") != split_params(recipe):
+            raise dg.Failure(f"{splits_asset} was built with other parameters than recipe {recipe_path.name} sets "
+                             f"({splits.get('summary', {}).get('params')}): give {splits_asset} and {adapter_name} "
+                             f"the same recipe in the run config")
         out = run_dir(context, adapter_name)
         result = workflows.train(recipe_path, Path(splits["data_dir"]), out, tracking_uri=mlflow.resolved_uri(),
                                  tags={"riskft.dagster_run_id": context.run.run_id},

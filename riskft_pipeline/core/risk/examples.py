@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskft_pipeline.core.config import RiskConfig
+from riskft_pipeline.core.config import Recipe, RiskConfig
 from riskft_pipeline.core.jsonl import atomic_dir, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.risk.context import HistoryStats, fit_history
-from riskft_pipeline.core.risk.features import ID, LABEL, clean_changes, read_changes_csv
+from riskft_pipeline.core.risk.features import ID, LABEL, CleanResult, clean_changes, read_changes_csv
 from riskft_pipeline.core.risk.justify import justification
 from riskft_pipeline.core.risk.prompts import build_messages
 from riskft_pipeline.core.risk.split import SPLITS, TimeSplit, assert_no_leakage, time_split
@@ -93,6 +93,25 @@ def clean_with_splits(split: TimeSplit) -> pd.DataFrame:
     return pd.concat([f.assign(split=name) for name, f in split.frames().items()], ignore_index=True)
 
 
+def split_options(recipe: Recipe) -> dict[str, Any]:
+    """What of a risk recipe, besides its ``risk`` section, shapes the splits: the keyword arguments of
+    :func:`prepare_risk` and :func:`build_risk_splits`."""
+    return {"max_train_examples": recipe.train.max_train_examples, "seed": recipe.train.seed,
+            "include_text": recipe.risk.include_text}
+
+
+def split_params(cfg: RiskConfig, *, max_train_examples: int | None, seed: int, include_text: bool) -> dict[str, Any]:
+    """The parameters a prepared folder records in ``summary["params"]``: equal params, equal splits."""
+    return {"test_fraction": cfg.test_fraction, "val_fraction": cfg.val_fraction,
+            "tiers_quantiles": list(cfg.tiers_quantiles), "balance_classes": cfg.balance_classes,
+            "max_train_examples": max_train_examples, "seed": seed, "include_text": include_text}
+
+
+def recipe_split_params(recipe: Recipe) -> dict[str, Any]:
+    """:func:`split_params` of the splits ``recipe`` builds (to tell whether a prepared folder was made for it)."""
+    return split_params(recipe.risk, **split_options(recipe))
+
+
 def prepare_risk(input_csv: str | Path, out_dir: str | Path, recipe_risk_cfg: RiskConfig | None = None, *,
                  max_train_examples: int | None = None, seed: int = 42, now: float | None = None,
                  include_text: bool = True) -> dict:
@@ -101,8 +120,18 @@ def prepare_risk(input_csv: str | Path, out_dir: str | Path, recipe_risk_cfg: Ri
 
     ``include_text=False`` builds metrics-only prompts even when the CSV has ``message``/``diff_summary`` (to measure
     what the text adds, side by side, on the same split)."""
-    cfg = recipe_risk_cfg or RiskConfig()
     result = clean_changes(read_changes_csv(input_csv), now=now)
+    return build_risk_splits(result, out_dir, recipe_risk_cfg, input_sha256=sha256_file(input_csv),
+                             max_train_examples=max_train_examples, seed=seed, include_text=include_text)
+
+
+def build_risk_splits(result: CleanResult, out_dir: str | Path, recipe_risk_cfg: RiskConfig | None = None, *,
+                      input_sha256: str, max_train_examples: int | None = None, seed: int = 42,
+                      include_text: bool = True) -> dict:
+    """From validated changes (:func:`clean_changes`' result, or :func:`read_clean_dir` of a folder that holds one):
+    time split, training-period context and tiers, chat JSONL; writes :data:`OUTPUT_FILES` atomically into
+    ``out_dir`` and returns the summary."""
+    cfg = recipe_risk_cfg or RiskConfig()
     split = time_split(result.clean, test_fraction=cfg.test_fraction, val_fraction=cfg.val_fraction)
     assert_no_leakage(split)
     stats, tiers = fit_context(split, cfg, seed)
@@ -124,14 +153,21 @@ def prepare_risk(input_csv: str | Path, out_dir: str | Path, recipe_risk_cfg: Ri
             "train_examples_bug_rate": _rate(examples["train"]),
             "train_target_tiers": {t: sum(r["tier"] == t for r in examples["train"]) for t in ("low", "medium",
                                                                                                 "high")},
-            "params": {"test_fraction": cfg.test_fraction, "val_fraction": cfg.val_fraction,
-                       "tiers_quantiles": list(cfg.tiers_quantiles), "balance_classes": cfg.balance_classes,
-                       "max_train_examples": max_train_examples, "seed": seed, "include_text": include_text},
-            "input_sha256": sha256_file(input_csv),
+            "params": split_params(cfg, max_train_examples=max_train_examples, seed=seed, include_text=include_text),
+            "input_sha256": input_sha256,
             "split_sha256": split_sha,
         }
         write_json(tmp / "summary.json", summary)
     return summary
+
+
+def read_clean_dir(folder: str | Path) -> CleanResult:
+    """The validated changes a cleaning step wrote into ``folder`` (``clean.parquet``, ``quarantine.csv``,
+    ``clean_summary.json``), as :func:`clean_changes` returned them."""
+    folder = Path(folder)
+    return CleanResult(clean=pd.read_parquet(folder / "clean.parquet"),
+                       quarantine=pd.read_csv(folder / "quarantine.csv", dtype=str, keep_default_na=False),
+                       summary=json.loads((folder / "clean_summary.json").read_text(encoding="utf-8")))
 
 
 def _rate(rows: list[dict]) -> float | None:
