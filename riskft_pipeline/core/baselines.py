@@ -50,8 +50,6 @@ def tfidf_lr_fields(train_texts: Sequence[str], labels: Mapping[str, Sequence], 
 
     Runs single-threaded: on these sizes BLAS/OpenMP threads only add synchronisation (40x slower on a busy 2-core
     machine, measured)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_union
     from threadpoolctl import threadpool_limits
 
     train_texts = [t or "" for t in train_texts]
@@ -59,10 +57,7 @@ def tfidf_lr_fields(train_texts: Sequence[str], labels: Mapping[str, Sequence], 
     learnable = [k for k, v in labels.items() if len(set(_encode(v))) >= 2]
     if not learnable or not len(test_texts) or not any(t.strip() for t in train_texts):
         return out
-    features = make_union(
-        TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", sublinear_tf=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True),
-    )
+    features = _features()
     with threadpool_limits(1):
         x_train = features.fit_transform(train_texts)
         x_test = features.transform([t or "" for t in test_texts])
@@ -71,7 +66,48 @@ def tfidf_lr_fields(train_texts: Sequence[str], labels: Mapping[str, Sequence], 
     return out
 
 
-def _fit_predict(x_train, y: list[str], x_test, seed: int) -> list:
+def tfidf_lr_proba_fields(train_texts: Sequence[str], labels: Mapping[str, Sequence],
+                          texts: Mapping[str, Sequence[str]], seed: int = 0
+                          ) -> dict[str, tuple[list, dict[str, np.ndarray]]]:
+    """The probabilistic form of :func:`tfidf_lr_fields` (same features, same model): per label, ``(classes,
+    {name: probabilities})`` for each list of texts in ``texts`` (e.g. validation and test), columns in ``classes``
+    order (``None`` for a missing label, first when present). A field with one training class gets probability 1."""
+    from threadpoolctl import threadpool_limits
+
+    train_texts = [t or "" for t in train_texts]
+    out: dict[str, tuple[list, dict[str, np.ndarray]]] = {}
+    features = _features()
+    with threadpool_limits(1):
+        fitted = any(t.strip() for t in train_texts)
+        if fitted:
+            x_train = features.fit_transform(train_texts)
+            x = {name: features.transform([t or "" for t in ts]) for name, ts in texts.items()}
+        for name, y in labels.items():
+            encoded = _encode(y)
+            classes = sorted(set(encoded), key=lambda c: (c != _NULL, c))
+            if len(classes) < 2 or not fitted:
+                counts = Counter(encoded)
+                prior = np.array([counts[c] / max(len(encoded), 1) for c in classes]) if classes else np.zeros(0)
+                out[name] = (_decode(classes), {k: np.tile(prior, (len(ts), 1)) for k, ts in texts.items()})
+                continue
+            model = _fit(x_train, encoded, seed)
+            cols = [list(model.classes_).index(c) for c in classes]
+            out[name] = (_decode(classes), {k: model.predict_proba(x[k])[:, cols] for k in texts})
+    return out
+
+
+def _features():
+    """Word 1-2 grams + character 3-5 grams, sublinear TF-IDF."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_union
+
+    return make_union(
+        TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", sublinear_tf=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True),
+    )
+
+
+def _fit(x_train, y: list[str], seed: int):
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=10.0, max_iter=1000, random_state=seed)
@@ -79,4 +115,8 @@ def _fit_predict(x_train, y: list[str], x_test, seed: int) -> list:
         # free-text fields have nearly one class per example: intended here (a nearest-template baseline)
         warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
         model.fit(x_train, y)
-    return _decode(model.predict(x_test))
+    return model
+
+
+def _fit_predict(x_train, y: list[str], x_test, seed: int) -> list:
+    return _decode(_fit(x_train, y, seed).predict(x_test))

@@ -12,7 +12,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from riskft_pipeline.core.baselines import majority_baseline, tfidf_lr_fields
+import numpy as np
+
+from riskft_pipeline.core import fusion
+from riskft_pipeline.core.baselines import majority_baseline, tfidf_lr_fields, tfidf_lr_proba_fields
 from riskft_pipeline.core.config import BaseModelConfig, EvalConfig, Recipe, recipe_hash
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.jsonl import atomic_write, sha256_file, write_json, write_jsonl
@@ -22,6 +25,9 @@ from riskft_pipeline.training.infer import generate, load_for_inference, read_ad
 from riskft_pipeline.training.sft import read_split, sample_rows
 
 BASELINES = ("majority", "tfidf_lr", "zero_shot")
+SHIPPED = "fused"  # the predictor that is registered and used by enrichment: adapter + TF-IDF/LR, late fusion
+REVIEW_PRECISION = 0.95
+PREDICTOR_FILE = "predictor.json"
 CONFUSION_FIELDS = ("category", "subcategory")
 BEATS_RULE = ("the adapter beats a baseline on a field when its accuracy is at least the baseline's and it is "
               "strictly better on accuracy or on macro-F1")
@@ -85,64 +91,214 @@ def beats(model: dict, baseline: dict | None) -> bool | None:
 
 def build_report(expected: list[dict], predictions: dict[str, dict[str, list] | None], valid: dict[str, float | None],
                  timing: dict) -> dict:
-    """The report dict from per-method field predictions (``predictions[method][field]``); pure."""
-    fields, beat = {}, {}
+    """The report dict from per-method field predictions (``predictions[method][field]``); pure.
+
+    The primary metric and ``beats`` are the shipped predictor's (``fused`` when present, else the adapter
+    ``model``); with fusion, ``adapter_beats`` says the same of the adapter alone."""
+    shipped = SHIPPED if predictions.get(SHIPPED) is not None else "model"
+    fields, beat, adapter_beat = {}, {}, {}
     for f in FIELDS:
         truth = [e[f] for e in expected]
         free = f in FREE_TEXT_FIELDS
         fields[f] = {m: (field_scores(truth, preds[f], free_text=free) if preds is not None else None)
                      for m, preds in predictions.items()}
-        beat[f] = {b: beats(fields[f]["model"], fields[f].get(b)) for b in BASELINES if b in predictions}
+        beat[f] = {b: beats(fields[f][shipped], fields[f].get(b)) for b in BASELINES if b in predictions}
+        adapter_beat[f] = {b: beats(fields[f]["model"], fields[f].get(b)) for b in BASELINES if b in predictions}
     mean_acc = {m: (sum(fields[f][m]["accuracy"] for f in FIELDS) / len(FIELDS) if predictions[m] is not None
                     else None) for m in predictions}
-    return {
+    report = {
         "fields": fields,
         "valid_json_rate": valid["model"],
         "zero_shot_valid_json_rate": valid.get("zero_shot"),
         "n_test": len(expected),
-        "primary_metric": {"name": "mean_field_accuracy", "value": mean_acc["model"]},
+        "shipped": shipped,
+        "primary_metric": {"name": "mean_field_accuracy", "value": mean_acc[shipped]},
         "mean_field_accuracy": mean_acc,
         "beats": beat,
         "beats_rule": BEATS_RULE,
         "timing": timing,
     }
+    if shipped != "model":
+        report["adapter_beats"] = adapter_beat
+    return report
 
 
 def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe: Recipe | None = None,
                      progress: bool = True) -> dict:
-    """Generate for ``data_dir/test.jsonl`` with the adapter (and zero-shot with its bare base), fit the baselines on
-    ``data_dir/train.jsonl``, score everything per field, write the outputs; returns the report dict."""
+    """Score ``data_dir``'s validation and test tickets with the adapter (categorical fields chosen among the
+    training labels, free text generated), fit TF-IDF + LR on ``train.jsonl``, choose each field's fusion weight and
+    review threshold on validation, score everything (adapter alone, fused, baselines, zero-shot base) on test,
+    write the outputs (``predictor.json``: what the shipped predictor needs besides the adapter and the training
+    split); returns the report dict."""
     adapter_dir, data_dir, out_dir = Path(adapter_dir), Path(data_dir), Path(out_dir)
     t_start = time.perf_counter()
     meta = read_adapter_meta(adapter_dir)
     recipe = recipe or Recipe.model_validate(meta["recipe"])
-    ev = recipe.eval
-    test = sample_rows(read_split(data_dir / "test.jsonl"), ev.max_test_examples, recipe.train.seed)
+    ev, seed = recipe.eval, recipe.train.seed
+    test = sample_rows(read_split(data_dir / "test.jsonl"), ev.max_test_examples, seed)
+    val = sample_rows(read_split(data_dir / "val.jsonl"), ev.max_test_examples, seed)
     train = read_split(data_dir / "train.jsonl")
-    expected = [_expected(r) for r in test]
-    prompts = [r["messages"][:-1] for r in test]
+    expected, expected_val = [_expected(r) for r in test], [_expected(r) for r in val]
+    prompts, prompts_val = [r["messages"][:-1] for r in test], [r["messages"][:-1] for r in val]
 
-    raw, timing_model = run_generation(adapter_dir, None, prompts, ev, progress)
-    parsed = [parse_answer(t) for t in raw]
+    t0 = time.perf_counter()
+    tabular = fit_tabular(train, {"val": prompts_val, "test": prompts}, seed)
+    space = {f: tabular[f][0] for f in CATEGORICAL_FIELDS}
+    timing_tab = round(time.perf_counter() - t0, 2)
+    chosen, chosen_val, timing_model = run_choice(adapter_dir, {"test": prompts, "val": prompts_val}, space, ev,
+                                                  progress)
+    predictor = fit_predictor(space, tabular, chosen_val, expected_val)
+    fused = fused_answers(predictor, chosen, {f: tabular[f][1]["test"] for f in CATEGORICAL_FIELDS})
+
     zs_raw, zs_parsed, timing_zs = None, None, None
     if ev.zero_shot_baseline:
         zs_raw, timing_zs = run_generation(None, recipe.base_model, prompts, ev, progress)
         zs_parsed = [parse_answer(t) for t in zs_raw]
     t0 = time.perf_counter()
-    preds: dict[str, dict | None] = {"model": _field_predictions(parsed),
-                                     **_baseline_predictions(train, [_input_text(p) for p in prompts],
-                                                             recipe.train.seed),
+    model_answers = [c.answer for c in chosen]
+    preds: dict[str, dict | None] = {"model": _field_predictions(model_answers),
+                                     SHIPPED: _field_predictions([a for a, _ in fused]),
+                                     **_baseline_predictions(train, [_input_text(p) for p in prompts], seed),
                                      "zero_shot": _field_predictions(zs_parsed) if zs_parsed is not None else None}
-    timing = {"model": timing_model, "zero_shot": timing_zs, "baselines_s": round(time.perf_counter() - t0, 2)}
-    valid = {"model": _valid_rate(parsed), "zero_shot": _valid_rate(zs_parsed) if zs_parsed is not None else None}
+    timing = {"model": timing_model, "zero_shot": timing_zs, "tabular_s": timing_tab,
+              "baselines_s": round(time.perf_counter() - t0, 2)}
+    valid = {"model": _valid_rate(model_answers), "zero_shot": _valid_rate(zs_parsed) if zs_parsed is not None else None}
     report = build_report(expected, preds, valid, timing)
-    report.update({"n_train": len(train), "adapter_dir": str(adapter_dir), "recipe_hash": recipe_hash(recipe),
-                   "data": {s: sha256_file(data_dir / f"{s}.jsonl") for s in ("train", "test")},
+    report.update(shipped_sections(predictor, expected, chosen, fused, preds,
+                                   {f: tabular[f][1]["test"] for f in CATEGORICAL_FIELDS}, seed))
+    report.update({"n_train": len(train), "n_val": len(val), "adapter_dir": str(adapter_dir),
+                   "recipe_hash": recipe_hash(recipe),
+                   "data": {s: sha256_file(data_dir / f"{s}.jsonl") for s in ("train", "val", "test")},
                    "base_model": meta["base_model"]["identity"]})
-    _write_outputs(out_dir, report, test, expected, raw, parsed, zs_raw, zs_parsed, preds["model"])
+    write_json(out_dir / PREDICTOR_FILE, predictor)
+    _write_outputs(out_dir, report, test, expected, chosen, fused, zs_raw, zs_parsed, preds[SHIPPED])
     report["timing"]["total_s"] = round(time.perf_counter() - t_start, 2)
     write_json(out_dir / "report.json", report)
     return report
+
+
+# --- the shipped predictor: adapter + tabular model, fused -------------------------------------------------------
+
+
+def fit_tabular(train: list[dict], prompts: dict[str, list], seed: int) -> dict:
+    """TF-IDF + LR per categorical field, fitted on the training tickets; probabilities for each prompt list."""
+    answers = [_expected(r) for r in train]
+    return tfidf_lr_proba_fields([_input_text(r["messages"][:-1]) for r in train],
+                                 {f: [a[f] for a in answers] for f in CATEGORICAL_FIELDS},
+                                 {k: [_input_text(p) for p in ps] for k, ps in prompts.items()}, seed=seed)
+
+
+def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: EvalConfig, progress: bool
+               ) -> tuple[list, list, dict]:
+    """Load the adapter, choose/generate answers for the test and validation prompts, free the model."""
+    from riskft_pipeline.training.choose import choose_answers
+
+    t0 = time.perf_counter()
+    model, tokenizer = load_for_inference(adapter_dir, None, merge=ev.merge_adapter)
+    t1 = time.perf_counter()
+    out, timings = {}, {"load_s": round(t1 - t0, 2)}
+    for name in ("test", "val"):
+        report_progress = _progress_printer(f"score {name}") if progress else None
+        out[name], timings[name] = choose_answers(model, tokenizer, prompts[name], space,
+                                                  batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
+                                                  progress=report_progress)
+    del model
+    gc.collect()
+    t2 = time.perf_counter()
+    timings.update({"score_s": round(t2 - t1, 2),
+                    "examples_per_s": round((len(prompts["test"]) + len(prompts["val"])) / (t2 - t1), 3)
+                    if t2 > t1 else None})
+    return out["test"], out["val"], timings
+
+
+def _progress_printer(label: str):
+    import sys
+
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done == total or now - last[0] > 10:
+            last[0] = now
+            print(f"  {label}: {done}/{total} tickets", file=sys.stderr, flush=True)
+    return show
+
+
+def _label_index(space: list, value) -> int:
+    return space.index(value) if value in space else -1
+
+
+def fit_predictor(space: dict, tabular: dict, chosen_val: list, expected_val: list[dict]) -> dict:
+    """Everything chosen on validation: each field's fusion weight and its review threshold (the fused top
+    probability at which validation precision reaches :data:`REVIEW_PRECISION`). JSON-ready."""
+    fields = {}
+    for f in CATEGORICAL_FIELDS:
+        y = [_label_index(space[f], e[f]) for e in expected_val]
+        p_model = np.array([c.distributions[f] for c in chosen_val]).reshape(len(chosen_val), len(space[f]))
+        p_tab = tabular[f][1]["val"]
+        choice = fusion.choose_pool_weight(y, p_model, p_tab)
+        p = fusion.linear_pool(p_model, p_tab, choice.weight)
+        correct = p.argmax(axis=1) == np.array(y)
+        review = fusion.precision_threshold(p.max(axis=1), correct, REVIEW_PRECISION)
+        fields[f] = {"labels": space[f], "weight": choice.weight, "val_accuracy": round(choice.val_score, 4),
+                     "val_log_loss": round(choice.val_tiebreak, 4), "review": review.to_dict()}
+    return {"kind": "ticket-fusion", "fields": fields, "n_val": len(expected_val),
+            "rule": "p = w*p_adapter + (1-w)*p_tfidf_lr per categorical field; w maximises validation accuracy "
+                    "(ties: lower validation log-loss, then more weight on TF-IDF+LR); free-text fields from the "
+                    "adapter; a field needs review when its fused probability is below the validation threshold "
+                    f"for {REVIEW_PRECISION:.0%} precision"}
+
+
+def fused_answers(predictor: dict, chosen: list, p_tab: dict[str, np.ndarray]) -> list[tuple[dict, dict]]:
+    """The shipped predictor's answer per ticket and each categorical field's fused probability."""
+    out = []
+    for k, c in enumerate(chosen):
+        answer, conf = dict(c.answer), {}
+        for f, spec in predictor["fields"].items():
+            p = fusion.linear_pool(c.distributions[f][None, :], p_tab[f][k][None, :], spec["weight"])[0]
+            answer[f] = spec["labels"][int(p.argmax())]
+            conf[f] = float(p.max())
+        out.append((answer, conf))
+    return out
+
+
+def shipped_sections(predictor: dict, expected: list[dict], chosen: list, fused: list, preds: dict,
+                     p_tab: dict[str, np.ndarray], seed: int) -> dict:
+    """Calibration, selective prediction and the paired-bootstrap margins of the report (test split)."""
+    calibration, review, margins = {}, {}, {}
+    n = len(expected)
+    for f in CATEGORICAL_FIELDS:
+        truth = [e[f] for e in expected]
+        spec = predictor["fields"][f]
+        conf = {"model": [float(c.distributions[f].max()) for c in chosen],
+                SHIPPED: [fc[f] for _, fc in fused], "tfidf_lr": [float(p.max()) for p in p_tab[f]]}
+        correct = {m: [p == t for p, t in zip(preds[m][f], truth)] for m in conf}
+        calibration[f] = {m: round(fusion.expected_calibration_error(conf[m], correct[m]), 4) for m in conf}
+        review[f] = {"threshold": spec["review"]["threshold"], "val_precision": spec["review"]["val_precision"],
+                     **fusion.selective_scores(conf[SHIPPED], correct[SHIPPED], spec["review"]["threshold"])}
+    for name in (SHIPPED, "model"):
+        margins[f"{name}_minus_tfidf_lr"] = {
+            f: fusion.paired_bootstrap(fusion.accuracy_diff([e[f] for e in expected], preds[name][f],
+                                                            preds["tfidf_lr"][f]), n, seed=seed)
+            for f in CATEGORICAL_FIELDS}
+        margins[f"{name}_minus_tfidf_lr"]["mean_field_accuracy"] = fusion.paired_bootstrap(
+            _mean_accuracy_diff(expected, preds[name], preds["tfidf_lr"]), n, seed=seed)
+    lm = margins[f"{SHIPPED}_minus_tfidf_lr"]["mean_field_accuracy"]
+    adds = lm["lo"] is not None and lm["lo"] > 0
+    sentence = (f"The language model {'adds' if adds else 'does not clearly add'} accuracy over TF-IDF + LR on this "
+                f"run: fused minus TF-IDF+LR mean field accuracy {lm['diff']:+.3f} (95% paired bootstrap "
+                f"{_fmt(lm['lo'])} to {_fmt(lm['hi'])}, {n} test tickets).")
+    return {"fusion": {f: {k: v for k, v in spec.items() if k != "labels"} | {"n_labels": len(spec["labels"])}
+                       for f, spec in predictor["fields"].items()},
+            "calibration_ece": calibration, "review": review, "margins": margins, "lm_contribution": sentence,
+            "free_text_parse_rate": round(sum(c.free_text_parsed for c in chosen) / max(n, 1), 4)}
+
+
+def _mean_accuracy_diff(expected: list[dict], a: dict, b: dict):
+    truth = {f: [e[f] for e in expected] for f in FIELDS}
+    ok_a = np.array([[x == t for x, t in zip(a[f], truth[f])] for f in FIELDS], dtype=float).mean(axis=0)
+    ok_b = np.array([[x == t for x, t in zip(b[f], truth[f])] for f in FIELDS], dtype=float).mean(axis=0)
+    return lambda idx: float(ok_a[idx].mean() - ok_b[idx].mean())
 
 
 def _valid_rate(parsed: list[dict | None]) -> float:
@@ -152,18 +308,20 @@ def _valid_rate(parsed: list[dict | None]) -> float:
 # --- outputs ---------------------------------------------------------------------------------------------------
 
 
-def _write_outputs(out_dir: Path, report: dict, test: list[dict], expected: list[dict], raw: list[str],
-                   parsed: list, zs_raw: list | None, zs_parsed: list | None, model_preds: dict) -> None:
+def _write_outputs(out_dir: Path, report: dict, test: list[dict], expected: list[dict], chosen: list,
+                   fused: list, zs_raw: list | None, zs_parsed: list | None, shipped_preds: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for k, row in enumerate(test):
-        item = {"id": row.get("id", k), "expected": expected[k], "predicted": parsed[k], "raw": raw[k],
-                "valid_json": parsed[k] is not None}
+        answer, conf = fused[k]
+        item = {"id": row.get("id", k), "expected": expected[k], "predicted": answer,
+                "confidence": {f: round(v, 4) for f, v in conf.items()}, "adapter_predicted": chosen[k].answer,
+                "raw": chosen[k].free_text_raw, "valid_json": True}
         if zs_raw is not None:
             item.update({"zero_shot_predicted": zs_parsed[k], "zero_shot_raw": zs_raw[k]})
         rows.append(item)
     write_jsonl(out_dir / "predictions.jsonl", rows)
-    images = [_confusion_png(out_dir, f, [e[f] for e in expected], model_preds[f]) for f in CONFUSION_FIELDS]
+    images = [_confusion_png(out_dir, f, [e[f] for e in expected], shipped_preds[f]) for f in CONFUSION_FIELDS]
     images.append(_accuracy_png(out_dir, report))
     with atomic_write(out_dir / "report.md") as fh:
         fh.write(render_markdown(report, images))
@@ -174,8 +332,6 @@ def _confusion_png(out_dir: Path, field: str, truth: list, pred: list) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-
     labels, m = confusion(truth, pred, top_k=12)
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(labels), 1.0 + 0.5 * len(labels)))
     ax.imshow(m, cmap="Blues")
@@ -186,7 +342,7 @@ def _confusion_png(out_dir: Path, field: str, truth: list, pred: list) -> str:
             ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{field}: confusion (adapter)")
+    ax.set_title(f"{field}: confusion (shipped predictor)")
     name = f"confusion_{field}.png"
     _save_fig(fig, out_dir / name)
     return name
@@ -197,9 +353,8 @@ def _accuracy_png(out_dir: Path, report: dict) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    methods = [m for m in ("model", *BASELINES) if report["fields"][FIELDS[0]].get(m) is not None]
+    methods = [m for m in ("model", SHIPPED, *BASELINES) if report["fields"][FIELDS[0]].get(m) is not None]
     x = np.arange(len(FIELDS))
     width = 0.8 / len(methods)
     fig, ax = plt.subplots(figsize=(9, 3.5))
@@ -228,16 +383,23 @@ def _fmt(v) -> str:
 
 
 def render_markdown(report: dict, images: Sequence[str]) -> str:
-    methods = [m for m in ("model", *BASELINES) if report["fields"][FIELDS[0]].get(m) is not None]
+    methods = [m for m in ("model", SHIPPED, *BASELINES) if report["fields"][FIELDS[0]].get(m) is not None]
+    shipped = report.get("shipped", "model")
     lines = [
         "# Ticket extraction: evaluation report", "",
         (f"Test examples: {report['n_test']}. Valid JSON: {_fmt(report['valid_json_rate'])} (adapter), "
          f"{_fmt(report['zero_shot_valid_json_rate'])} (zero-shot base)."), "",
-        f"Primary metric `{report['primary_metric']['name']}`: **{_fmt(report['primary_metric']['value'])}**; "
+        f"Primary metric `{report['primary_metric']['name']}` ({shipped}): "
+        f"**{_fmt(report['primary_metric']['value'])}**; "
         + ", ".join(f"{m} {_fmt(v)}" for m, v in report["mean_field_accuracy"].items()), "",
-        "| field | metric | " + " | ".join(methods) + " | adapter beats |",
-        "|---|---|" + "---|" * len(methods) + "---|",
     ]
+    if report.get("lm_contribution"):
+        lines += [report["lm_contribution"], "",
+                  ("`model` is the adapter alone (categorical fields chosen among the training labels by sequence "
+                  "probability, free text generated); `fused` is the shipped predictor (adapter and TF-IDF+LR "
+                  "probabilities pooled with a per-field weight chosen on validation)."), ""]
+    lines += ["| field | metric | " + " | ".join(methods) + f" | {shipped} beats |",
+              "|---|---|" + "---|" * len(methods) + "---|"]
     for f in FIELDS:
         metrics = ["accuracy", "macro_f1"] + (["exact_match", "token_f1"] if f in FREE_TEXT_FIELDS else [])
         won = ", ".join(b for b, ok in report["beats"][f].items() if ok) or "none"
@@ -247,5 +409,28 @@ def render_markdown(report: dict, images: Sequence[str]) -> str:
     lines += ["", f"Rule: {report['beats_rule']}.", "",
               (f"Categorical fields: {', '.join(CATEGORICAL_FIELDS)}; free text: {', '.join(FREE_TEXT_FIELDS)} "
                "(exact match and token F1 after normalisation)."), ""]
+    if report.get("fusion"):
+        margins = report["margins"]
+        lines += ["## Shipped predictor, field by field", "",
+                  ("| field | fusion weight (adapter) | fused − TF-IDF+LR acc. [95% CI] | adapter − TF-IDF+LR [95% CI] "
+                  "| ECE adapter / fused / TF-IDF+LR | review threshold | coverage at it | precision at it |"),
+                  "|---|---|---|---|---|---|---|---|"]
+        for f, spec in report["fusion"].items():
+            ece, rv = report["calibration_ece"][f], report["review"][f]
+            lines.append(
+                f"| {f} | {spec['weight']:.2f} | {_ci(margins[f'{SHIPPED}_minus_tfidf_lr'][f])} | "
+                f"{_ci(margins['model_minus_tfidf_lr'][f])} | {_fmt(ece['model'])} / {_fmt(ece[SHIPPED])} / "
+                f"{_fmt(ece['tfidf_lr'])} | {_fmt(rv['threshold'])} | {_fmt(rv['coverage'])} | "
+                f"{_fmt(rv['precision'])} |")
+        lines += ["", (f"Mean field accuracy, fused − TF-IDF+LR: "
+                  f"{_ci(margins[f'{SHIPPED}_minus_tfidf_lr']['mean_field_accuracy'])}; adapter alone − TF-IDF+LR: "
+                  f"{_ci(margins['model_minus_tfidf_lr']['mean_field_accuracy'])}."), "",
+                  (f"Weights and review thresholds were chosen on {report.get('n_val', '?')} validation tickets; "
+                  f"coverage = share of test tickets whose field is filled in without review (target precision "
+                  f"{REVIEW_PRECISION:.0%})."), ""]
     lines += [f"![{name}]({name})" for name in images]
     return "\n".join(lines) + "\n"
+
+
+def _ci(m: dict) -> str:
+    return f"{m['diff']:+.3f} [{_fmt(m['lo'])}, {_fmt(m['hi'])}]"

@@ -8,18 +8,17 @@ length (less padding), and the outputs come back in the caller's order.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from riskft_pipeline.core.adapter_files import read_adapter_meta  # the one reader; re-exported
 from riskft_pipeline.core.config import BaseModelConfig
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.training.base_model import load_base, load_tokenizer
 from riskft_pipeline.training.chat import encode, prompt_ids, prompt_text
-from riskft_pipeline.training.sft import ADAPTER_META
 
 
 @dataclass
@@ -30,13 +29,6 @@ class Generation:
     text: str
     token_ids: list[int]
     token_probs: list[float] = field(default_factory=list)
-
-
-def read_adapter_meta(adapter_dir: Path) -> dict:
-    path = Path(adapter_dir) / ADAPTER_META
-    if not path.is_file():
-        raise InputError(f"{adapter_dir} is not a riskft adapter folder (no {ADAPTER_META})")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def load_for_inference(adapter_dir: Path | None, base_cfg: BaseModelConfig | None = None,
@@ -141,10 +133,18 @@ def generate_with_scores(model, tokenizer, messages_list: Sequence[Sequence[dict
                          max_new_tokens: int = 96, progress: bool = True,
                          with_scores: bool = True) -> list[Generation]:
     """Greedy answers to each conversation (the assistant turn that follows it), in input order."""
+    return generate_from_ids(model, tokenizer, [prompt_ids(tokenizer, m) for m in messages_list],
+                             batch_size=batch_size, max_new_tokens=max_new_tokens, progress=progress,
+                             with_scores=with_scores)
+
+
+def generate_from_ids(model, tokenizer, prompts: Sequence[list[int]], *, batch_size: int = 16,
+                      max_new_tokens: int = 96, progress: bool = True, with_scores: bool = True) -> list[Generation]:
+    """Greedy continuation of each token-id prompt (already rendered: a chat prompt, possibly with the start of the
+    answer), in input order."""
     import torch
     from tqdm.auto import tqdm
 
-    prompts = [prompt_ids(tokenizer, m) for m in messages_list]
     gen_config = _greedy_config(model, tokenizer, max_new_tokens, with_scores)
     stops = _stop_ids(gen_config)
     results: list[Generation | None] = [None] * len(prompts)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from riskft_pipeline.core.jsonl import read_jsonl
-from riskft_pipeline.core.tickets.prompts import FIELDS, FREE_TEXT_FIELDS
+from riskft_pipeline.core.files import read_jsonl
+from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FIELDS, FREE_TEXT_FIELDS
 from riskft_pipeline.training.evaluate import (
     BASELINES,
     beats,
@@ -25,27 +25,40 @@ def test_evaluation_writes_all_outputs_with_the_report_shape(trained, chat_data,
     assert report["n_test"] == n
     assert json.loads((out / "report.json").read_text()) == report
     for f in FIELDS:
-        for method in ("model", *BASELINES):
+        for method in ("model", "fused", *BASELINES):
             scores = report["fields"][f][method]
             assert 0.0 <= scores["accuracy"] <= 1.0 and 0.0 <= scores["macro_f1"] <= 1.0
             assert ("exact_match" in scores) == (f in FREE_TEXT_FIELDS) == ("token_f1" in scores)
         assert set(report["beats"][f]) == set(BASELINES)
-    assert 0.0 <= report["valid_json_rate"] <= 1.0
+    assert report["valid_json_rate"] == 1.0  # the answer JSON is assembled by code
     assert 0.0 <= report["zero_shot_valid_json_rate"] <= 1.0
-    assert report["primary_metric"]["name"] == "mean_field_accuracy"
+    assert report["primary_metric"]["name"] == "mean_field_accuracy" and report["shipped"] == "fused"
     assert report["primary_metric"]["value"] == pytest.approx(
-        sum(report["fields"][f]["model"]["accuracy"] for f in FIELDS) / len(FIELDS))
-    assert report["timing"]["model"]["generate_s"] > 0 and report["timing"]["zero_shot"]["generate_s"] > 0
+        sum(report["fields"][f]["fused"]["accuracy"] for f in FIELDS) / len(FIELDS))
+    assert report["timing"]["model"]["score_s"] > 0 and report["timing"]["zero_shot"]["generate_s"] > 0
+    predictor = json.loads((out / "predictor.json").read_text())
+    assert set(predictor["fields"]) == set(CATEGORICAL_FIELDS)
+    for f, spec in predictor["fields"].items():
+        assert 0.0 <= spec["weight"] <= 1.0 and spec["labels"]
+        assert set(report["margins"]["fused_minus_tfidf_lr"][f]) >= {"diff", "lo", "hi"}
+        assert 0.0 <= report["review"][f]["coverage"] <= 1.0
+    assert "language model" in report["lm_contribution"]
 
     predictions = read_jsonl(out / "predictions.jsonl")
     assert len(predictions) == n
-    assert {"id", "expected", "predicted", "raw", "valid_json", "zero_shot_raw"} <= set(predictions[0])
+    assert {"id", "expected", "predicted", "adapter_predicted", "confidence", "raw", "zero_shot_raw"} <= set(
+        predictions[0])
     assert predictions[0]["expected"]["software_system"]
+    for p in predictions:  # categorical answers are training labels, never invented text
+        for f in CATEGORICAL_FIELDS:
+            assert p["predicted"][f] in predictor["fields"][f]["labels"]
+            assert p["adapter_predicted"][f] in predictor["fields"][f]["labels"]
     for name in ("report.md", "confusion_category.png", "confusion_subcategory.png", "field_accuracy.png"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "confusion_category.png").read_bytes()[:4] == b"\x89PNG"
     md = (out / "report.md").read_text()
     assert "| software_system | accuracy |" in md and "![confusion_category.png]" in md
+    assert "## Shipped predictor, field by field" in md
     assert not list(out.glob(".*.tmp"))
 
 
@@ -82,7 +95,7 @@ def test_report_on_a_known_answer():
     mean = (1 + 1 + 0.75 + 1 + 1 + 0) / 6
     assert report["primary_metric"]["value"] == pytest.approx(mean)
     md = render_markdown(report, [])
-    assert "| field | metric | model | majority | tfidf_lr | adapter beats |" in md  # no zero-shot column
+    assert "| field | metric | model | majority | tfidf_lr | model beats |" in md  # no zero-shot column
     assert "| subcategory | accuracy | 0.750 | 0.500 | 0.750 | majority |" in md
 
 

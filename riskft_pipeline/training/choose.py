@@ -1,0 +1,160 @@
+"""Label scoring: the adapter *chooses* each categorical ticket field among the training labels, then generates
+the free-text fields; the answer JSON is assembled by code (:mod:`riskft_pipeline.core.tickets.choices`).
+
+For one ticket, the prompt is run once and its KV cache kept; each field only extends it by the few tokens of the
+answer so far. The candidates of a field are scored together in one batched forward pass over the shared cache
+(each candidate's tokens only): its sequence log-probability ``Σ log p(token | prompt, answer so far, earlier
+tokens)``, candidates tokenised *with* the prefix, exactly as in training (a BPE merge across the boundary is handled
+by sharing only the tokens every candidate has in common). A softmax over the candidates' log-probabilities is the
+field's distribution. Scoring runs in the model's dtype (fp32 on the CPU recipes).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskft_pipeline.core.tickets.choices import (
+    answer_prefix,
+    assemble,
+    candidate_continuation,
+    parse_free_text,
+)
+from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FREE_TEXT_FIELDS
+from riskft_pipeline.training.chat import encode, prompt_text
+
+
+@dataclass
+class ChosenAnswer:
+    """One ticket: the assembled answer, each categorical field's distribution over its labels (label-space order),
+    the generated free-text continuation and whether it could be read."""
+
+    answer: dict
+    distributions: dict[str, np.ndarray]
+    free_text_raw: str
+    free_text_parsed: bool
+    free_text_conf: float | None = None  # probability of the generated continuation (product of its tokens')
+
+
+def _common_len(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    k = 0
+    while k < n and a[k] == b[k]:
+        k += 1
+    return k
+
+
+class _PrefixCache:
+    """The KV cache of the longest prefix run so far for one ticket, extended (or cropped back) on demand."""
+
+    def __init__(self, model):
+        self.model = model
+        self.ids: list[int] = []
+        self.cache = None
+        self.last_logits = None  # logits after the last cached token (predicts the next one)
+
+    def advance(self, ids: Sequence[int]):
+        """Make the cache hold exactly ``ids``; returns the logits that predict the token after them."""
+        import torch
+        from transformers import DynamicCache
+
+        keep = min(_common_len(self.ids, ids), len(ids) - 1)
+        if self.cache is None or keep == 0:
+            self.cache, keep = DynamicCache(), 0
+        elif keep < len(self.ids):
+            self.cache.crop(keep)
+        if keep < len(ids) or self.last_logits is None:
+            new = torch.tensor([list(ids[keep:])], dtype=torch.long, device=self.model.device)
+            out = self.model(input_ids=new, cache=self.cache, use_cache=True, logits_to_keep=1)  # fills the cache
+            self.last_logits = out.logits[0, -1].float()
+        self.ids = list(ids)
+        return self.last_logits
+
+
+def candidate_logprobs(model, tokenizer, prefix_cache: _PrefixCache, prefix: str, continuations: Sequence[str]
+                       ) -> np.ndarray:
+    """Sequence log-probability of each continuation after ``prefix``, one batched pass over the shared cache."""
+    import torch
+
+    full = [encode(tokenizer, prefix + c) for c in continuations]
+    shared = min(min(_common_len(full[0], f) for f in full), min(len(f) for f in full) - 1)
+    logits0 = prefix_cache.advance(full[0][:shared])
+    suffixes = [f[shared:] for f in full]
+    first = torch.log_softmax(logits0, dim=-1)
+    scores = np.array([float(first[s[0]]) for s in suffixes], dtype=np.float64)
+    width = max(len(s) for s in suffixes)
+    if width == 1:
+        return scores
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    n = len(suffixes)
+    ids = torch.full((n, width), pad, dtype=torch.long)
+    mask = torch.zeros((n, shared + width), dtype=torch.long)
+    mask[:, :shared] = 1
+    for row, s in enumerate(suffixes):
+        ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[row, shared: shared + len(s)] = 1
+    cache = copy.deepcopy(prefix_cache.cache)
+    cache.batch_repeat_interleave(n)
+    out = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), cache=cache, use_cache=True)
+    logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)  # position j predicts suffix token j+1
+    for row, s in enumerate(suffixes):
+        if len(s) > 1:
+            nxt = torch.tensor(s[1:], dtype=torch.long, device=logp.device)
+            scores[row] += float(logp[row, : len(s) - 1].gather(-1, nxt[:, None]).sum())
+    return scores
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
+                   labels: Mapping[str, Sequence[str | None]], *, batch_size: int = 16, max_new_tokens: int = 48,
+                   progress: Callable[[int, int], None] | None = None) -> tuple[list[ChosenAnswer], dict]:
+    """Choose the categorical fields (``labels``: the candidates per field, from training) and generate the free-text
+    ones for every conversation; returns the answers in input order and timings."""
+    import torch
+
+    from riskft_pipeline.training.infer import generate_from_ids
+
+    t0 = time.perf_counter()
+    chosen_all, dists_all, prefixes = [], [], []
+    with torch.inference_mode():
+        for k, messages in enumerate(messages_list):
+            prompt = prompt_text(tokenizer, messages)
+            cache = _PrefixCache(model)
+            chosen: dict = {}
+            dists = {}
+            for f in CATEGORICAL_FIELDS:
+                cands = list(labels[f])
+                if len(cands) == 1:
+                    dists[f] = np.ones(1)
+                else:
+                    lp = candidate_logprobs(model, tokenizer, cache, prompt + answer_prefix(chosen, f),
+                                            [candidate_continuation(f, v) for v in cands])
+                    dists[f] = _softmax(lp)
+                chosen[f] = cands[int(np.argmax(dists[f]))] if cands else None
+            chosen_all.append(chosen)
+            dists_all.append(dists)
+            prefixes.append(prompt + answer_prefix(chosen, FREE_TEXT_FIELDS[0]))
+            if progress is not None:
+                progress(k + 1, len(messages_list))
+    t1 = time.perf_counter()
+    gens = generate_from_ids(model, tokenizer, [encode(tokenizer, p) for p in prefixes], batch_size=batch_size,
+                             max_new_tokens=max_new_tokens, progress=False)
+    t2 = time.perf_counter()
+    out = []
+    for chosen, dists, gen in zip(chosen_all, dists_all, gens):
+        free = parse_free_text(answer_prefix(chosen, FREE_TEXT_FIELDS[0]), gen.text)
+        out.append(ChosenAnswer(answer=assemble(chosen, free), distributions=dists, free_text_raw=gen.text,
+                                free_text_parsed=free is not None,
+                                free_text_conf=float(np.prod(gen.token_probs)) if gen.token_probs else None))
+    n = max(len(messages_list), 1)
+    return out, {"choose_s": round(t1 - t0, 2), "generate_free_text_s": round(t2 - t1, 2),
+                 "examples_per_s": round(len(messages_list) / (t2 - t0), 3) if t2 > t0 else None,
+                 "s_per_example": round((t2 - t0) / n, 3)}
