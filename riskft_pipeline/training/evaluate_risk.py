@@ -22,11 +22,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskft_pipeline.core import fusion
 from riskft_pipeline.core.config import BaseModelConfig, Recipe, RiskConfig, recipe_hash
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.jsonl import atomic_write, read_jsonl, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.metrics import roc_auc
-from riskft_pipeline.core.risk.baselines import BASELINES, fit_baselines, score_method
+from riskft_pipeline.core.risk.baselines import (
+    BASELINES,
+    fit_baselines,
+    fit_logreg,
+    logreg_scores,
+    score_method,
+)
 from riskft_pipeline.core.risk.context import HistoryStats
 from riskft_pipeline.core.risk.examples import load_context
 from riskft_pipeline.core.risk.faithful import check_faithful
@@ -34,7 +41,8 @@ from riskft_pipeline.core.risk.features import ID
 from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, parse_answer
 from riskft_pipeline.core.risk.tiers import score_cuts, tiers_from_scores
 
-METHODS: tuple[str, ...] = ("model", *BASELINES)
+SHIPPED = "fused"  # adapter score and the logreg baseline, z-scored with validation statistics, weighted on validation
+METHODS: tuple[str, ...] = ("model", SHIPPED, *BASELINES)
 METRICS: tuple[str, ...] = ("auc", "f1", "recall_at_20_effort", "effort_at_20_recall", "popt")
 PUBLISHED_ANCHORS = {
     "metric": "test AUC on the 80/20 time split (ISSTA'21 'Deep Just-In-Time Defect Prediction: How Far Are We?')",
@@ -158,9 +166,11 @@ def build_report(methods: dict, tiers_pred: list[str], y_test: np.ndarray, justi
                  ) -> dict:
     rates, counts = tier_bug_rates(tiers_pred, y_test)
     n_just = len(justified)
-    auc = methods["model"]["auc"]
+    shipped = SHIPPED if SHIPPED in methods else "model"
+    auc = methods[shipped]["auc"]
     return {
-        "methods": {m: _rounded(methods[m]) for m in METHODS},
+        "shipped": shipped,
+        "methods": {m: _rounded(methods[m]) for m in METHODS if m in methods},
         "tier_bug_rates": _rounded(rates),
         "tier_counts": counts,
         "tier_rates_rise": bool(rates["low"] < rates["medium"] < rates["high"]),  # False when a tier is empty
@@ -200,15 +210,27 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
     base = BaseModelConfig(**meta["base_model"]["config"])
     run = run_model(adapter_dir, base, val, test, sample, clean, stats, recipe, progress)
     y_test, y_val = _labels(test), _labels(val)
-    methods = {"model": score_method(y_val, tier_scores(run["p_val"]), y_test, tier_scores(run["p_test"]),
-                                     _efforts(test))}
+    s_val, s_test = tier_scores(run["p_val"]), tier_scores(run["p_test"])
+    methods = {"model": score_method(y_val, s_val, y_test, s_test, _efforts(test))}
     t0 = time.perf_counter()
     frames = {name: clean[clean["split"] == name] for name in ("train", "val", "test")}
     test_frame = frames["test"].set_index(ID).loc[[str(r["id"]) for r in test]].reset_index()
+    val_frame = frames["val"].set_index(ID).loc[[str(r["id"]) for r in val]].reset_index()
     baseline_metrics, baseline_scores = fit_baselines(frames["train"], frames["val"], test_frame, seed=seed)
     methods.update(baseline_metrics)
-    cuts = score_cuts(tier_scores(run["p_val"]), tuple(risk_cfg.tiers_quantiles))
-    tiers_pred = tiers_from_scores(tier_scores(run["p_test"]), cuts)
+    predictor = fit_predictor(frames["train"], val_frame, y_val, s_val, tuple(risk_cfg.tiers_quantiles))
+    fused_val, fused_test = shipped_scores(predictor, s_val, val_frame), shipped_scores(predictor, s_test, test_frame)
+    methods[SHIPPED] = score_method(y_val, fused_val, y_test, fused_test, _efforts(test))
+    cuts = predictor["tier_cuts"]
+    tiers_pred = tiers_from_scores(fused_test, cuts)
+    margins = {
+        "fused_minus_logreg": fusion.paired_bootstrap(fusion.auc_diff(y_test, fused_test, baseline_scores["logreg"]),
+                                                      len(y_test), seed=seed),
+        "model_minus_lapredict": fusion.paired_bootstrap(
+            fusion.auc_diff(y_test, s_test, baseline_scores["lapredict"]), len(y_test), seed=seed),
+        "fused_minus_best_baseline": fusion.paired_bootstrap(
+            fusion.auc_diff(y_test, fused_test, baseline_scores[_best(baseline_metrics)]), len(y_test), seed=seed),
+    }
     argmax_rates, argmax_counts = tier_bug_rates([TIERS[i] for i in run["p_test"].argmax(axis=1)], _labels(test))
     summary = _summary(data_dir)
     context = {
@@ -218,6 +240,12 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
         "history": {"n_train": stats.n_train, "base_rate": round(stats.base_rate, 4),
                     "train_period": stats.train_period},
         "model_score": "P(high) + 0.5*P(medium), fp32, one forward pass; F1 threshold chosen on validation",
+        "shipped_score": ("fused: w*z(adapter score) + (1-w)*z(logreg P(bug)), z-scores and w from validation "
+                          f"(w = {predictor['fusion']['weight']:.2f}); tiers are bands of this score"),
+        "predictor": predictor,
+        "margins": margins,
+        "best_baseline": _best(baseline_metrics),
+        "lm_contribution": _lm_sentence(margins["fused_minus_logreg"], predictor["fusion"]["weight"], len(y_test)),
         "tier_cuts": cuts,
         "most_probable_tier": {"bug_rates": _rounded(argmax_rates), "counts": argmax_counts},
         "text_columns": summary.get("text_columns", []),
@@ -231,10 +259,38 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
         "timing": {"model": run["timing"], "baselines_s": round(time.perf_counter() - t0, 2)},
     }
     report = build_report(methods, tiers_pred, y_test, run["justified"], context)
-    _write_outputs(out_dir, report, test, run["p_test"], baseline_scores, run["justified"])
+    _write_outputs(out_dir, report, test, run["p_test"], fused_test, baseline_scores, run["justified"])
     report["timing"]["total_s"] = round(time.perf_counter() - t_start, 2)
     write_json(out_dir / "report.json", report)
     return report
+
+
+def fit_predictor(train: pd.DataFrame, val: pd.DataFrame, y_val: np.ndarray, s_val: np.ndarray,
+                  quantiles: tuple[float, float]) -> dict:
+    """The shipped predictor's parts besides the adapter, all fitted on train (logreg) or chosen on validation
+    (fusion weight and standardisation, tier cut points). JSON-ready."""
+    tab = fit_logreg(train)
+    choice = fusion.choose_score_fusion(y_val, s_val, logreg_scores(tab, val))
+    pred = {"kind": "risk-fusion", "tabular": tab, "fusion": choice.to_dict()}
+    pred["tier_cuts"] = score_cuts(shipped_scores(pred, s_val, val), quantiles)
+    return pred
+
+
+def shipped_scores(predictor: dict, adapter_scores: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """The shipped risk score of each change: the fused adapter + logreg score (see :func:`fit_predictor`)."""
+    return fusion.ScoreFusion(**predictor["fusion"])(adapter_scores, logreg_scores(predictor["tabular"], frame))
+
+
+def _best(baseline_metrics: dict) -> str:
+    """The baseline with the best test AUC (what the shipped predictor has to beat)."""
+    return max(baseline_metrics, key=lambda b: (np.nan_to_num(baseline_metrics[b]["auc"], nan=-1.0), b))
+
+
+def _lm_sentence(margin: dict, weight: float, n: int) -> str:
+    adds = margin["lo"] is not None and margin["lo"] > 0
+    return (f"The language model {'adds' if adds else 'does not clearly add'} ranking power over logistic "
+            f"regression on this run: fused minus logreg test AUC {margin['diff']:+.3f} (95% paired bootstrap "
+            f"{_fmt(margin['lo'])} to {_fmt(margin['hi'])}, {n} test changes; adapter weight {weight:.2f}).")
 
 
 def _summary(data_dir: Path) -> dict:
@@ -245,23 +301,24 @@ def _summary(data_dir: Path) -> dict:
 # --- outputs ---------------------------------------------------------------------------------------------------
 
 
-def _write_outputs(out_dir: Path, report: dict, test: list[dict], probs: np.ndarray, baseline_scores: dict,
-                   justified: list[dict]) -> None:
+def _write_outputs(out_dir: Path, report: dict, test: list[dict], probs: np.ndarray, fused: np.ndarray,
+                   baseline_scores: dict, justified: list[dict]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     by_id = {j["id"]: j for j in justified}
     scores = tier_scores(probs)
+    tiers = tiers_from_scores(fused, report["tier_cuts"])
     rows = []
     for k, row in enumerate(test):
         item = {"id": row["id"], "label": int(row["label"]), "effort": float(row["effort"]),
                 **{f"p_{t}": round(float(probs[k, i]), 6) for i, t in enumerate(TIERS)},
-                "score": round(float(scores[k]), 6), "tier": TIERS[int(probs[k].argmax())],
+                "adapter_score": round(float(scores[k]), 6), "score": round(float(fused[k]), 6), "tier": tiers[k],
                 **{f"score_{b}": round(float(baseline_scores[b][k]), 6) for b in BASELINES}}
         if row["id"] in by_id:
             j = by_id[row["id"]]
             item.update({"generated": j["raw"], "faithful": j["faithful"], "violations": j["violations"]})
         rows.append(item)
     write_jsonl(out_dir / "predictions.jsonl", rows)
-    curves = {"model": scores, **baseline_scores}
+    curves = {"model": scores, SHIPPED: fused, **baseline_scores}
     image = _roc_png(out_dir, _labels(test), curves, report)
     with atomic_write(out_dir / "report.md") as fh:
         fh.write(render_markdown(report, [image]))
@@ -278,7 +335,7 @@ def _roc_png(out_dir: Path, y: np.ndarray, curves: dict[str, np.ndarray], report
     if len(np.unique(y)) == 2:
         for name, s in curves.items():
             fpr, tpr, _ = roc_curve(y, s)
-            ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(y, s):.3f})", lw=2 if name == "model" else 1)
+            ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(y, s):.3f})", lw=2 if name == SHIPPED else 1)
     ax.plot([0, 1], [0, 1], ls=":", color="grey")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
@@ -297,6 +354,10 @@ def _fmt(v) -> str:
     return f"{v:.3f}"
 
 
+def _ci(m: dict) -> str:
+    return f"{m['diff']:+.3f} [{_fmt(m['lo'])}, {_fmt(m['hi'])}]"
+
+
 def render_markdown(report: dict, images: Sequence[str]) -> str:
     split = report.get("split", {})
     sizes, bounds = split.get("sizes", {}), split.get("boundaries", {})
@@ -307,12 +368,20 @@ def render_markdown(report: dict, images: Sequence[str]) -> str:
         + ", ".join(f"{k} {v}" for k, v in sizes.items())
         + (f"; test period {bounds.get('test_start', '?')} → {bounds.get('test_end', '?')}." if bounds else "."),
         "",
-        (f"Primary metric `test_auc`: **{_fmt(report['primary_metric']['value'])}**. Model score: "
-        f"{report['model_score']}."), "",
-        "| method | " + " | ".join(METRICS) + " |",
-        "|---|" + "---|" * len(METRICS),
+        (f"Primary metric `test_auc` ({report.get('shipped', 'model')}): "
+         f"**{_fmt(report['primary_metric']['value'])}**. Adapter score (`model`): {report['model_score']}."
+         + (f" Shipped score (`fused`): {report['shipped_score']}." if report.get("shipped_score") else "")), "",
     ]
+    if report.get("lm_contribution"):
+        m = report["margins"]
+        lines += [report["lm_contribution"], "",
+                  (f"Paired-bootstrap AUC differences [95%]: fused − logreg {_ci(m['fused_minus_logreg'])}; "
+                   f"fused − best baseline ({report['best_baseline']}) {_ci(m['fused_minus_best_baseline'])}; "
+                   f"adapter alone − LApredict {_ci(m['model_minus_lapredict'])}."), ""]
+    lines += ["| method | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
     for m in METHODS:
+        if m not in report["methods"]:
+            continue
         lines.append(f"| {m} | " + " | ".join(_fmt(report["methods"][m].get(k)) for k in METRICS) + " |")
     rates, counts = report["tier_bug_rates"], report["tier_counts"]
     lines += [

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from riskft_pipeline.core.config import load_recipe
-from riskft_pipeline.core.jsonl import read_jsonl
+from riskft_pipeline.core.files import read_jsonl
 from riskft_pipeline.core.risk.examples import prepare_risk
 from riskft_pipeline.core.risk.generate import generate_changes
 from riskft_pipeline.paths import configs_dir
@@ -46,7 +47,13 @@ def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
             value = report["methods"][method][metric]
             assert value is None or 0.0 <= value <= 1.0, (method, metric, value)
         assert report["methods"][method]["auc"] is not None
-    assert report["primary_metric"] == {"name": "test_auc", "value": report["methods"]["model"]["auc"]}
+    assert report["shipped"] == "fused"
+    assert report["primary_metric"] == {"name": "test_auc", "value": report["methods"]["fused"]["auc"]}
+    predictor = report["predictor"]
+    assert 0.0 <= predictor["fusion"]["weight"] <= 1.0 and len(predictor["tabular"]["coef"]) == 14
+    assert predictor["tier_cuts"] == report["tier_cuts"]
+    assert set(report["margins"]["fused_minus_logreg"]) >= {"diff", "lo", "hi"}
+    assert "language model" in report["lm_contribution"]
     assert set(report["tier_bug_rates"]) == {"low", "medium", "high"} and sum(report["tier_counts"].values()) == 16
     assert report["n_justified"] == 2 and report["faithful_rate"] is not None
     assert report["split"]["sizes"] == {"train": 58, "val": 6, "test": 16}
@@ -57,9 +64,18 @@ def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
     assert len(predictions) == 16
     for p in predictions:
         assert p["p_low"] + p["p_medium"] + p["p_high"] == pytest.approx(1.0, abs=1e-5)
-        assert p["score"] == pytest.approx(p["p_high"] + 0.5 * p["p_medium"], abs=1e-5)
+        assert p["adapter_score"] == pytest.approx(p["p_high"] + 0.5 * p["p_medium"], abs=1e-5)
         assert {"score_lapredict", "score_logreg", "score_gbm"} <= set(p)
     assert sum("faithful" in p for p in predictions) == 2
+    # the shipped score is the fused one, reproducible from the exported predictor alone (what enrichment uses)
+    from riskft_pipeline.core.risk.tiers import tiers_from_scores
+    from riskft_pipeline.training.evaluate_risk import shipped_scores
+
+    clean = pd.read_parquet(risk_run["data"] / "clean.parquet").set_index("_id")
+    frame = clean.loc[[str(p["id"]) for p in predictions]].reset_index()
+    fused = shipped_scores(predictor, np.array([p["adapter_score"] for p in predictions]), frame)
+    assert [p["score"] for p in predictions] == pytest.approx(fused.tolist(), abs=1e-4)
+    assert [p["tier"] for p in predictions] == tiers_from_scores(fused, report["tier_cuts"])
     assert (out / "roc.png").read_bytes()[:4] == b"\x89PNG"
     md = (out / "report.md").read_text()
     assert "| model |" in md and "| lapredict |" in md and "![roc.png](roc.png)" in md

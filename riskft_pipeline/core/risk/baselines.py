@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from riskft_pipeline.core import metrics
-from riskft_pipeline.core.risk.features import LABEL, feature_matrix, log1p_features
+from riskft_pipeline.core.risk.features import FEATURES, LABEL, feature_matrix, log1p_features
 
 BASELINES: tuple[str, ...] = ("lapredict", "logreg", "gbm")
 
@@ -70,3 +70,24 @@ def fit_baselines(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame, *,
                                      effort(test))
         scores[name] = s_test
     return results, scores
+
+
+# --- the tabular half of the shipped risk predictor ------------------------------------------------------------
+
+
+def fit_logreg(train: pd.DataFrame) -> dict:
+    """The ``logreg`` baseline fitted on ``train`` and exported as plain numbers (JSON; no pickle travels with a
+    registered model): ``p = sigmoid(((log1p(x) - mean) / scale) · coef + intercept)``."""
+    _, model = _models(0)["logreg"]
+    model.fit(log1p_features(train), train[LABEL].to_numpy(dtype=int))
+    scaler, lr = model.steps[0][1], model.steps[-1][1]
+    return {"kind": "logreg_log1p_14", "features": list(FEATURES), "mean": scaler.mean_.tolist(),
+            "scale": scaler.scale_.tolist(), "coef": lr.coef_[0].tolist(), "intercept": float(lr.intercept_[0])}
+
+
+def logreg_scores(params: dict, df: pd.DataFrame) -> np.ndarray:
+    """P(bug) of each change under :func:`fit_logreg`'s exported parameters (numpy only)."""
+    if list(params["features"]) != list(FEATURES):
+        raise ValueError("the logistic regression was fitted on other features than this version's 14 metrics")
+    z = (log1p_features(df) - np.asarray(params["mean"])) / np.asarray(params["scale"])
+    return 1.0 / (1.0 + np.exp(-(z @ np.asarray(params["coef"]) + float(params["intercept"]))))

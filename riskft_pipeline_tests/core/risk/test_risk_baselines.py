@@ -43,3 +43,16 @@ def test_baselines_on_public_data_match_the_literature(name, lapredict_auc):
     assert results["lapredict"]["auc"] == pytest.approx(lapredict_auc, abs=0.005)  # the published LApredict
     assert results["logreg"]["auc"] > 0.70
     assert results["gbm"]["auc"] > 0.70
+
+
+def test_exported_logreg_scores_exactly_as_the_fitted_baseline():
+    """The shipped predictor's tabular half travels as JSON numbers; scored with numpy it equals the baseline."""
+    import json
+
+    from riskft_pipeline.core.risk.baselines import fit_logreg, logreg_scores
+
+    split, _, scores = _run(embedded_data_dir() / "changes.csv")
+    params = json.loads(json.dumps(fit_logreg(split.train)))
+    np.testing.assert_allclose(logreg_scores(params, split.test), scores["logreg"], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="other features"):
+        logreg_scores({**params, "features": params["features"][::-1]}, split.test)
