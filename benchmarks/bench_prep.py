@@ -74,7 +74,7 @@ def head_csv(src: Path, rows: int, dst: Path) -> Path:
 
 def run_project(csv_path: Path, out_dir: Path) -> dict:
     """The same steps as ``riskft tickets prepare``, each timed."""
-    from riskft_pipeline.core.jsonl import sha256_file
+    from riskft_pipeline.core.files import sha256_file
     from riskft_pipeline.core.tickets import prepare as prep
     from riskft_pipeline.core.tickets.split import assign_splits
 
@@ -241,7 +241,7 @@ def ref_split(clean: list[dict], seed: int = 13, val: float = 0.1, test: float =
 
 def run_reference(csv_path: Path, out_dir: Path) -> dict:
     """The whole chain row by row: csv module in, one ``json.dumps`` per example out."""
-    from riskft_pipeline.core.jsonl import dumps
+    from riskft_pipeline.core.files import dumps
     from riskft_pipeline.core.tickets.prompts import FIELDS, build_messages
     from riskft_pipeline.core.tickets.redact import Redactor
 

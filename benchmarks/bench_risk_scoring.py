@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = benchlib.apply_threads(args)
     n, batch_size, with_bf16 = SETTINGS[mode]
     ctx = benchlib.context()
-    from riskft_pipeline.core.jsonl import read_jsonl
+    from riskft_pipeline.core.files import read_jsonl
 
     with tempfile.TemporaryDirectory(prefix="bench-risk-") as tmp:
         data = benchdata.risk_data(Path(tmp) / "data")

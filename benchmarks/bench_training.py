@@ -130,7 +130,7 @@ def val_loss(model, tokenizer, data_dir: Path, n: int) -> float:
     """Mean loss per answer token on the first ``n`` validation examples (teacher forcing, batches of 8)."""
     import torch
 
-    from riskft_pipeline.core.jsonl import read_jsonl
+    from riskft_pipeline.core.files import read_jsonl
     from riskft_pipeline.training.chat import encode_example
 
     rows = read_jsonl(data_dir / "val.jsonl")[:n]

@@ -27,7 +27,7 @@ def risk_data(out_dir: Path) -> Path:
 
 def prompts(data_dir: Path, split: str, n: int) -> list[list[dict]]:
     """The first ``n`` conversations of a split without their answer (what the model is asked)."""
-    from riskft_pipeline.core.jsonl import read_jsonl
+    from riskft_pipeline.core.files import read_jsonl
 
     rows = read_jsonl(data_dir / f"{split}.jsonl")[:n]
     if len(rows) < n:
@@ -36,7 +36,7 @@ def prompts(data_dir: Path, split: str, n: int) -> list[list[dict]]:
 
 
 def answers(data_dir: Path, split: str, n: int) -> list[str]:
-    from riskft_pipeline.core.jsonl import read_jsonl
+    from riskft_pipeline.core.files import read_jsonl
 
     return [r["messages"][-1]["content"] for r in read_jsonl(data_dir / f"{split}.jsonl")[:n]]
 

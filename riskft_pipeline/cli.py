@@ -12,8 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-from riskft_pipeline import paths
-
 EXIT_USAGE = 2
 
 
@@ -45,15 +43,6 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def _print_json(obj) -> None:
     print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
-
-
-def _recipe_path(value: str | None, default_name: str) -> Path:
-    if value is None:
-        return paths.configs_dir() / default_name
-    p = Path(value)
-    if not p.exists() and (paths.configs_dir() / value).exists():
-        return paths.configs_dir() / value
-    return p
 
 
 # --- commands --------------------------------------------------------------------------------------------------
@@ -88,7 +77,7 @@ def cmd_tickets_generate(args) -> int:
 def cmd_train(args) -> int:
     from riskft_pipeline import workflows
 
-    result = workflows.train(_recipe_path(args.recipe, "tickets_cpu.yaml"), Path(args.data), Path(args.out),
+    result = workflows.train(workflows.resolve_recipe(args.recipe, "tickets"), Path(args.data), Path(args.out),
                              track=not args.no_track)
     _print_json(result)
     return 0
@@ -98,7 +87,7 @@ def cmd_evaluate(args) -> int:
     from riskft_pipeline import workflows
 
     report = workflows.evaluate(Path(args.adapter), Path(args.data), Path(args.out),
-                                recipe_path=_recipe_path(args.recipe, "tickets_cpu.yaml") if args.recipe else None)
+                                recipe_path=workflows.resolve_recipe(args.recipe, "tickets") if args.recipe else None)
     _print_json(report.get("primary_metric", report))
     return 0
 
@@ -154,7 +143,7 @@ def cmd_risk_prepare(args) -> int:
     from riskft_pipeline import workflows
     from riskft_pipeline.core.config import load_recipe
 
-    recipe = load_recipe(_recipe_path(args.recipe, "risk_cpu.yaml"))
+    recipe = load_recipe(workflows.resolve_recipe(args.recipe, "risk"))
     summary = workflows.prepare("risk", args.input, args.out, recipe)
     _print_json({k: summary[k] for k in ("raw_rows", "clean_rows", "quarantined_rows", "quarantine_reasons",
                                           "splits", "examples", "input_sha256") if k in summary})
@@ -164,7 +153,7 @@ def cmd_risk_prepare(args) -> int:
 def cmd_risk_evaluate(args) -> int:
     from riskft_pipeline import workflows
 
-    result = workflows.risk_study(args.input, _recipe_path(args.recipe, "risk_cpu.yaml"), args.out,
+    result = workflows.risk_study(args.input, workflows.resolve_recipe(args.recipe, "risk"), args.out,
                                   max_train_examples=args.max_train_examples, metrics_only=args.metrics_only,
                                   track=args.track,
                                   progress=not args.quiet)

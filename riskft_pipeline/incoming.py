@@ -20,15 +20,12 @@ cursor, so a tick that ingested files but died before asking for runs is made go
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import fcntl
 import fnmatch
 import json
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,8 +33,9 @@ from pathlib import Path
 import pandas as pd
 
 from riskft_pipeline import paths
+from riskft_pipeline.core.csvio import escape_formulas_reversibly, unescape_formulas, write_quarantine_csv
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_write, sha256_file, write_json
+from riskft_pipeline.core.files import atomic_write, file_lock, sha256_file, write_json
 
 PATTERNS = {"tickets": "tickets*.csv", "changes": "changes*.csv", "incidents": "incidents*.csv"}
 CHAIN = {"tickets": "tickets", "changes": "risk", "incidents": "risk"}
@@ -199,66 +197,19 @@ def read_history(path: Path) -> pd.DataFrame:
     pipeline gets back exactly the cells it stored (ids compare, texts are unchanged)."""
     if not path.is_file():
         return pd.DataFrame()
-    return _unescape_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
+    return unescape_formulas(pd.read_csv(path, dtype=str, keep_default_na=False))
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """Atomically, every cell quoted (a bare CR in a cell must not split its row) and formula cells escaped like
     every CSV the project writes: someone will open the history in a spreadsheet.
 
-    The escape is the shared :func:`~riskft_pipeline.core.tickets.prepare.escape_formulas` (a leading apostrophe),
-    with two differences, both so that the files stay data the chains can re-read: a plain number (``-3``,
-    ``-86400``: a spreadsheet shows it as a number, it runs nothing) is left alone, so negative values stay numbers
-    for ``read_changes_csv``; and a cell that already starts with apostrophes before a formula gets one more, so
-    :func:`read_history` can take exactly one off and give back the original cell.
+    The escape is :func:`~riskft_pipeline.core.csvio.escape_formulas_reversibly` (a leading apostrophe, plain numbers
+    left alone so negative values stay numbers for ``read_changes_csv``), so that :func:`read_history` can take
+    exactly one apostrophe off and give back the original cell.
     """
     with atomic_write(path) as f:
-        _escape_formulas(df).to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
-
-
-def _formula_like(values: pd.Series) -> pd.Series:
-    """Cells the shared ``escape_formulas`` would escape, except plain numbers."""
-    from riskft_pipeline.core.tickets.prepare import escape_formulas
-
-    text = values.astype(str).reset_index(drop=True)
-    risky = escape_formulas(text.to_frame("cell"))["cell"] != text
-    if risky.any():
-        risky[risky] = ~text[risky].map(_is_number).astype(bool)
-    return pd.Series(risky.to_numpy(dtype=bool), index=values.index)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for i, col in enumerate(df.columns):
-        if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
-            continue  # typed numbers are written as numbers
-        values = df.iloc[:, i].fillna("").astype(str)
-        escape = _formula_like(values.str.lstrip("'"))
-        out.isetitem(i, values.mask(escape, "'" + values))
-    names = pd.Series([str(c) for c in df.columns], dtype=object)
-    out.columns = names.mask(_formula_like(names.str.lstrip("'")), "'" + names).tolist()
-    return out
-
-
-def _unescape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for i in range(df.shape[1]):
-        values = df.iloc[:, i].astype(str)
-        escaped = values.str.startswith("'") & _formula_like(values.str.lstrip("'"))
-        if escaped.any():
-            out.isetitem(i, values.mask(escaped, values.str[1:]))
-    names = pd.Series([str(c) for c in df.columns], dtype=object)
-    escaped = names.str.startswith("'") & _formula_like(names.str.lstrip("'"))
-    out.columns = names.mask(escaped, names.str[1:]).tolist()
-    return out
+        escape_formulas_reversibly(df).to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
 
 
 def append_new(history_csv: Path, rows: pd.DataFrame, key: str) -> tuple[int, int]:
@@ -316,16 +267,9 @@ def _save_registry(hist: Path, entries: list[dict]) -> None:
     write_json(hist / REGISTRY, {"version": 1, "entries": entries})
 
 
-@contextlib.contextmanager
-def _locked(hist: Path) -> Iterator[None]:
+def _locked(hist: Path):
     """One ingest at a time per home folder (a sensor tick and a manual call may overlap)."""
-    hist.mkdir(parents=True, exist_ok=True)
-    with open(hist / ".lock", "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return file_lock(hist / ".lock")
 
 
 def last_seq(hist: Path | None = None) -> int:
@@ -385,8 +329,6 @@ def ingest_file(path: Path, kind: str, entries: list[dict], folder: Path, hist: 
 def _accept(out: Outcome, checked: Validated, hist: Path, entries: list[dict]) -> None:
     out.rows_in, out.rows_quarantined = checked.rows_in, len(checked.quarantine)
     if len(checked.quarantine):
-        from riskft_pipeline.core.tickets.prepare import write_quarantine_csv
-
         target = hist / "quarantine" / f"{out.sha256[:12]}-{out.file}"
         target.parent.mkdir(parents=True, exist_ok=True)
         write_quarantine_csv(checked.quarantine, target)

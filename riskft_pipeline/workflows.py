@@ -14,19 +14,31 @@ from pathlib import Path
 from typing import Any
 
 from riskft_pipeline import paths
+from riskft_pipeline.core.adapter_files import RUN_INFO, read_adapter_meta, read_run_info
 from riskft_pipeline.core.config import Recipe, load_recipe, recipe_dict
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_write, sha256_file, write_json
+from riskft_pipeline.core.files import atomic_write, sha256_file, write_json
 
 EXPERIMENTS = {"tickets": "ticket-extractor", "risk": "change-risk"}
 DEFAULT_RECIPES = {"tickets": "tickets_cpu.yaml", "risk": "risk_cpu.yaml"}
 DEFAULT_INPUTS = {"tickets": "tickets.csv", "risk": "changes.csv"}
-RUN_INFO = "run.json"
 SPLITS = ("train", "val", "test")
 
 
 def default_recipe(task: str) -> Path:
     return paths.configs_dir() / DEFAULT_RECIPES[task]
+
+
+def resolve_recipe(value: str | Path | None, task: str) -> Path:
+    """The recipe file a user named: empty = the task's CPU default; else the path as given when it exists, else the
+    file of that name in ``configs/`` when there is one, else the path as given (loading it then says it is missing).
+    The one resolver of the CLI, ``riskft run`` and the Dagster run config."""
+    if not value:
+        return default_recipe(task)
+    p = Path(value)
+    if not p.exists() and (paths.configs_dir() / p).exists():
+        return paths.configs_dir() / p
+    return p
 
 
 def default_input(task: str) -> Path:
@@ -111,7 +123,7 @@ def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: s
     """Evaluate on ``data_dir/test.jsonl`` with baselines in the same run; log to the adapter's MLflow run.
     The evaluation settings come from ``recipe``, else ``recipe_path``, else the adapter's own recipe."""
     adapter_dir, data_dir, out_dir = Path(adapter_dir), Path(data_dir), Path(out_dir)
-    meta = adapter_meta(adapter_dir)
+    meta = read_adapter_meta(adapter_dir)
     if recipe is None:
         recipe = load_recipe(recipe_path) if recipe_path else Recipe.model_validate(meta["recipe"])
     if recipe.task == "tickets":
@@ -122,7 +134,7 @@ def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: s
         from riskft_pipeline.training.evaluate_risk import evaluate_risk
 
         report = evaluate_risk(adapter_dir, data_dir, out_dir, recipe=recipe, progress=progress)
-    info = run_info(adapter_dir)
+    info = read_run_info(adapter_dir)
     if log_to_run and info.get("mlflow_run_id"):
         from riskft_pipeline.tracking.runs import log_report
 
@@ -152,9 +164,9 @@ def register(adapter_dir: Path, report: Path | dict, *, run_id: str | None = Non
         if not report_path.is_file():
             raise InputError(f"report not found: {report_path}")
         report = json.loads(report_path.read_text(encoding="utf-8"))
-    meta = adapter_meta(adapter_dir)
+    meta = read_adapter_meta(adapter_dir)
     recipe = Recipe.model_validate(meta["recipe"])
-    info = run_info(adapter_dir)
+    info = read_run_info(adapter_dir)
     run_id = run_id or info.get("mlflow_run_id")
     if not run_id:
         raise InputError(f"no MLflow run recorded for {adapter_dir}; pass --run-id")
@@ -212,7 +224,7 @@ def run_chain(task: str, *, input_path: str | Path | None = None, recipe_path: s
               progress: bool = True) -> dict:
     """prepare → train → evaluate → register in a fresh run folder (``riskft run tickets|risk``)."""
     input_path = Path(input_path) if input_path else default_input(task)
-    recipe_path = Path(recipe_path) if recipe_path else default_recipe(task)
+    recipe_path = resolve_recipe(recipe_path, task)
     recipe = load_recipe(recipe_path)
     if recipe.task != task:
         raise InputError(f"recipe {recipe_path} is for task {recipe.task!r}, not {task!r}")
@@ -273,19 +285,6 @@ def risk_study(input_path: str | Path, recipe_path: str | Path, out_dir: str | P
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-
-
-def adapter_meta(adapter_dir: Path) -> dict:
-    meta_path = Path(adapter_dir) / "riskft_adapter.json"
-    if not meta_path.is_file():
-        raise InputError(f"{adapter_dir} is not a riskft adapter folder (no riskft_adapter.json)")
-    return json.loads(meta_path.read_text(encoding="utf-8"))
-
-
-def run_info(adapter_dir: Path) -> dict:
-    """``run.json`` beside the adapter folder (empty when the adapter was copied elsewhere)."""
-    p = Path(adapter_dir).parent / RUN_INFO
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
 
 
 def _require_splits(data_dir: Path) -> None:

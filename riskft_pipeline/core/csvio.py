@@ -1,5 +1,6 @@
-"""Read a CSV export robustly, or refuse it with one readable line: the part every reader shares (tickets, changes,
-incidents).
+"""CSV in and out. Reading: a CSV export robustly, or refused with one readable line: the part every reader shares
+(tickets, changes, incidents). Writing: spreadsheet formula escaping (:data:`FORMULA_START`, one rule for every CSV the
+project writes) and quarantine files.
 
 File-level problems (missing, empty, binary, undecodable under a byte-order mark) raise :class:`InputError`;
 row-level problems never abort: lines with too many or too few fields (including a last line cut inside a quoted
@@ -222,3 +223,81 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
     """Header names stripped; short rows' missing cells as '' so every cell is a string."""
     df.columns = [str(c).strip() for c in df.columns]
     return df.fillna("").astype(str)
+
+
+# --- writing: spreadsheet formula escaping ---------------------------------------------------------------------------
+
+FORMULA_START = "^(?:[=+\\-@\t\r]|[ \t\r\n\f\v]+[=+\\-@])"  # explicit class, not \\s: keeps pandas on Arrow
+"""A spreadsheet treats a cell starting with one of these as a formula (CSV injection): such cells get a leading
+apostrophe. The one rule for every CSV the project writes (mined change files use it too)."""
+
+
+def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix an apostrophe to every cell a spreadsheet would run as a formula (= + - @, tab, CR), header included
+    (a raw export's column names are untrusted text too). One way: for files nobody reads back as data."""
+    out = df.copy()
+    for col in out.columns:
+        values = out[col].fillna("").astype("str")
+        risky = values.str.contains(FORMULA_START, regex=True)
+        if risky.any():
+            out[col] = values.mask(risky, "'" + values)
+    names = pd.Series([str(c) for c in out.columns], dtype=object)
+    out.columns = names.mask(names.str.contains(FORMULA_START, regex=True), "'" + names).tolist()
+    return out
+
+
+def write_quarantine_csv(quarantine: pd.DataFrame, path: str | Path) -> None:
+    """The original rows plus their reason, formula cells escaped. Holds raw PII: it stays in the home folder.
+
+    Every cell is quoted: Python's csv leaves a cell with a bare CR unquoted under ``QUOTE_MINIMAL`` (the line
+    terminator is LF), which would split that raw row in two when the file is read back.
+    """
+    escape_formulas(quarantine).to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+
+def escape_formulas_reversibly(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`escape_formulas` for files the project reads back as data (the incoming history), with two differences:
+    a plain number (``-3``, ``-86400``: a spreadsheet shows it as a number, it runs nothing) and a typed numeric column
+    are left alone, so negative values stay numbers; and a cell that already starts with apostrophes before a formula
+    gets one more, so :func:`unescape_formulas` can take exactly one off and give back the original cell."""
+    out = df.copy()
+    for i, col in enumerate(df.columns):
+        if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            continue  # typed numbers are written as numbers
+        values = df.iloc[:, i].fillna("").astype(str)
+        escape = _formula_like(values.str.lstrip("'"))
+        out.isetitem(i, values.mask(escape, "'" + values))
+    names = pd.Series([str(c) for c in df.columns], dtype=object)
+    out.columns = names.mask(_formula_like(names.str.lstrip("'")), "'" + names).tolist()
+    return out
+
+
+def unescape_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """The inverse of :func:`escape_formulas_reversibly` (cells and header)."""
+    out = df.copy()
+    for i in range(df.shape[1]):
+        values = df.iloc[:, i].astype(str)
+        escaped = values.str.startswith("'") & _formula_like(values.str.lstrip("'"))
+        if escaped.any():
+            out.isetitem(i, values.mask(escaped, values.str[1:]))
+    names = pd.Series([str(c) for c in df.columns], dtype=object)
+    escaped = names.str.startswith("'") & _formula_like(names.str.lstrip("'"))
+    out.columns = names.mask(escaped, names.str[1:]).tolist()
+    return out
+
+
+def _formula_like(values: pd.Series) -> pd.Series:
+    """Cells :func:`escape_formulas` would escape, except plain numbers."""
+    text = values.astype(str).reset_index(drop=True)
+    risky = escape_formulas(text.to_frame("cell"))["cell"] != text
+    if risky.any():
+        risky[risky] = ~text[risky].map(_is_number).astype(bool)
+    return pd.Series(risky.to_numpy(dtype=bool), index=values.index)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True

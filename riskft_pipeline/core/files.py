@@ -1,4 +1,9 @@
-"""JSONL and file helpers: atomic writes and content hashes (stdlib only, POSIX)."""
+"""The project's file helpers, stdlib only (POSIX): content hashes, JSON and JSONL, atomic files and folders, file
+locks, and the scan for the first JSON object in a text (how every model answer is read).
+
+Formerly ``core/jsonl.py``: renamed for what it holds (JSONL is one of six concerns); ``core.jsonl`` re-exports it for
+callers not moved yet. CSV in and out (decoding, formula escaping, quarantine files) is :mod:`core.csvio`'s, which
+needs pandas and pyarrow; this module needs nothing outside the standard library."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,32 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+_DECODER = json.JSONDecoder()
+MAX_JSON_ATTEMPTS = 64
+"""Candidate ``{`` positions :func:`first_json_object` tries before giving up: bounds the work on adversarial text.
+Uncapped, "{{{{..." cost one failed decode per brace, each scanning the text before it for the error's line and
+column: quadratic (1M braces took minutes)."""
+
+
+def first_json_object(text: str, accept: Callable[[dict], bool] = lambda obj: True,
+                      max_attempts: int = MAX_JSON_ATTEMPTS) -> dict | None:
+    """The first JSON object in ``text`` that ``accept`` takes, else None. Tolerates prose, code fences and garbage
+    around it; only ``json`` decoding is used, nothing in the text is ever evaluated. At most ``max_attempts`` ``{``
+    positions are tried."""
+    start = text.find("{")
+    for _attempt in range(max_attempts):
+        if start == -1:
+            break
+        try:
+            obj, _ = _DECODER.raw_decode(text, start)
+        except (json.JSONDecodeError, RecursionError):
+            obj = None
+        if isinstance(obj, dict) and accept(obj):
+            return obj
+        start = text.find("{", start + 1)
+    return None
 
 
 def dumps(obj: Any) -> str:
@@ -85,6 +116,20 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the file ``path`` (created, with its folder, when missing) for the block: one holder
+    at a time among the processes of this machine. Processes on other machines are not covered."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

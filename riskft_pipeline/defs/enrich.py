@@ -14,7 +14,7 @@ from pydantic import Field
 
 from riskft_pipeline import enrich, incoming, paths
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.defs.automation import settle_seconds
 from riskft_pipeline.defs.common import md_table, run_dir, user_errors
 from riskft_pipeline.defs.resources import MLflowTracking
@@ -79,7 +79,7 @@ def _enrich(context: dg.AssetExecutionContext, config: EnrichConfig, mlflow: MLf
 
 
 def sha256_of_files(files: list[Path]) -> str:
-    from riskft_pipeline.core.jsonl import sha256_bytes
+    from riskft_pipeline.core.files import sha256_bytes
 
     return sha256_bytes("".join(sha256_file(f) for f in files).encode())
 

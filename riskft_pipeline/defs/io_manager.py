@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.errors import DagsterInvariantViolationError
 
-from riskft_pipeline.core.jsonl import atomic_write
+from riskft_pipeline.core.files import atomic_write
 
 
 class RunScopedIOManager(dg.ConfigurableIOManager):

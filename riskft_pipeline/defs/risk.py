@@ -10,9 +10,9 @@ from pydantic import Field
 
 from riskft_pipeline import workflows
 from riskft_pipeline.core.config import load_recipe
-from riskft_pipeline.core.jsonl import sha256_file, write_json
+from riskft_pipeline.core.files import sha256_file, write_json
 from riskft_pipeline.defs.common import md_table, run_dir, user_errors
-from riskft_pipeline.defs.training import TrainingConfig, model_assets, resolve_recipe
+from riskft_pipeline.defs.training import TrainingConfig, model_assets
 
 GROUP = "risk"
 
@@ -51,8 +51,8 @@ def raw_changes(context: dg.AssetExecutionContext, config: RawChangesConfig) -> 
 @dg.asset(group_name=GROUP, code_version="1",
           description="Validated changes (ranges, dates, duplicates); bad rows quarantined with a reason.")
 def change_features(context: dg.AssetExecutionContext, raw_changes: dict) -> dg.Output[dict]:
+    from riskft_pipeline.core.csvio import write_quarantine_csv
     from riskft_pipeline.core.risk.features import clean_changes, read_changes_csv
-    from riskft_pipeline.core.tickets.prepare import write_quarantine_csv
 
     result = clean_changes(read_changes_csv(raw_changes["path"]))
     out = run_dir(context, "change_features")
@@ -78,7 +78,7 @@ def risk_splits(context: dg.AssetExecutionContext, config: TrainingConfig,
                 change_features: dict) -> dg.Output[dict]:
     from riskft_pipeline.core.risk.examples import build_risk_splits, read_clean_dir, split_options
 
-    recipe_path = resolve_recipe(config.recipe, "risk")
+    recipe_path = workflows.resolve_recipe(config.recipe, "risk")
     with user_errors():
         recipe = load_recipe(recipe_path)
     if recipe.task != "risk":

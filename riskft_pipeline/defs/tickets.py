@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import Field
 
 from riskft_pipeline import workflows
-from riskft_pipeline.core.jsonl import sha256_file, write_json
+from riskft_pipeline.core.files import sha256_file, write_json
 from riskft_pipeline.defs.common import md_table, run_dir, user_errors
 from riskft_pipeline.defs.training import model_assets
 
@@ -39,7 +39,8 @@ def raw_tickets(context: dg.AssetExecutionContext, config: RawTicketsConfig) -> 
 @dg.asset(group_name=GROUP, code_version="1",
           description="Validated, normalised, PII-redacted tickets; bad rows quarantined with a reason.")
 def clean_tickets(context: dg.AssetExecutionContext, raw_tickets: dict) -> dg.Output[dict]:
-    from riskft_pipeline.core.tickets.prepare import clean, load_raw, write_quarantine_csv
+    from riskft_pipeline.core.csvio import write_quarantine_csv
+    from riskft_pipeline.core.tickets.prepare import clean, load_raw
 
     _same_file(raw_tickets)
     result = clean(load_raw(raw_tickets["path"]))

@@ -10,9 +10,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from riskft_pipeline import paths, workflows
+from riskft_pipeline import workflows
 from riskft_pipeline.core.config import Recipe, load_recipe
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.defs.common import image, md_table, run_dir, user_errors
 from riskft_pipeline.defs.resources import MLflowTracking
 
@@ -20,13 +20,6 @@ from riskft_pipeline.defs.resources import MLflowTracking
 class TrainingConfig(dg.Config):
     recipe: str = Field(default="", description="recipe YAML (path or file name in configs/); empty = the "
                                                      "task's CPU default")
-
-
-def resolve_recipe(value: str, task: str) -> Path:
-    if not value:
-        return workflows.default_recipe(task)
-    p = Path(value)
-    return p if p.exists() else paths.configs_dir() / value
 
 
 @dataclass(frozen=True)
@@ -45,7 +38,7 @@ def model_assets(*, task: str, prefix: str, splits_asset: str, group: str,
               description=f"LoRA adapter trained on {splits_asset} per the recipe; one MLflow run per training.")
     def adapter(context: dg.AssetExecutionContext, config: TrainingConfig, mlflow: MLflowTracking,
                 splits: dict) -> dg.Output[dict]:
-        recipe_path = resolve_recipe(config.recipe, task)
+        recipe_path = workflows.resolve_recipe(config.recipe, task)
         with user_errors():
             recipe = load_recipe(recipe_path)
         if recipe.task != task:

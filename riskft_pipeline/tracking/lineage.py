@@ -33,7 +33,7 @@ from mlflow.exceptions import MlflowException
 
 from riskft_pipeline import paths
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.tracking.client import get_client, guard, is_missing, resolve_tracking_uri
 
 STATUS = "riskft.status"

@@ -20,15 +20,13 @@ that is READY, complete, and tagged ``ready``. A rerun simply registers again.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import math
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +37,9 @@ from mlflow.entities.model_registry.model_version_status import ModelVersionStat
 from mlflow.exceptions import MlflowException
 
 from riskft_pipeline import paths
+from riskft_pipeline.core.adapter_files import read_adapter_meta
 from riskft_pipeline.core.errors import InputError
+from riskft_pipeline.core.files import file_lock
 from riskft_pipeline.tracking.client import (
     TrackingError,
     configure,
@@ -58,7 +58,6 @@ from riskft_pipeline.tracking.lineage import (
 
 log = logging.getLogger(__name__)
 
-ADAPTER_META = "riskft_adapter.json"
 CHAMPION = "champion"
 MODEL_ARTIFACT = "adapter"
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
@@ -361,18 +360,10 @@ def _number(value: Any) -> float | None:
     return float(value) if ok else None
 
 
-@contextlib.contextmanager
-def _gate_lock() -> Iterator[None]:
+def _gate_lock():
     """Serialise read-champion → move-alias between processes sharing this home folder (two runs at once must
     not both promote against the same old champion). Processes on other machines are not covered."""
-    lock = paths.mlflow_dir() / "registry.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return file_lock(paths.mlflow_dir() / "registry.lock")
 
 
 # --- inputs ------------------------------------------------------------------------------------------------------
@@ -404,19 +395,6 @@ def _task_artifacts(task: str, lineage: Mapping[str, Any], context_dir: str | Pa
         cuts_file.write_text(json.dumps(dict(cuts), indent=2), encoding="utf-8")
         files.append(cuts_file)
     return {"risk_context": files}
-
-
-def read_adapter_meta(adapter_dir: Path) -> dict[str, Any]:
-    meta_path = adapter_dir / ADAPTER_META
-    if not meta_path.is_file():
-        raise InputError(f"{adapter_dir} is not a riskft adapter folder (no {ADAPTER_META})")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise InputError(f"{meta_path}: not valid JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise InputError(f"{meta_path}: expected a JSON object")
-    return meta
 
 
 def read_primary_metric(report: Mapping[str, Any], expected: str) -> tuple[str, float]:

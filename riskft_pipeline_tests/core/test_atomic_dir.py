@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from riskft_pipeline.core import jsonl
+from riskft_pipeline.core import files
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_dir
+from riskft_pipeline.core.files import atomic_dir
 
 
 def _write(out: Path, text: str) -> None:
@@ -105,7 +105,7 @@ def test_a_second_writer_swaps_after_the_first_not_in_between(tmp_path, monkeypa
             thread.start()  # the previous outputs are aside and the new ones not yet in place
             thread.join(timeout=1.0)  # without the lock it landed here; now it waits for this swap to end
 
-    monkeypatch.setattr(jsonl.os, "replace", racing_replace)
+    monkeypatch.setattr(files.os, "replace", racing_replace)
     _write(out, "first")
     thread.join(timeout=30)
     assert not thread.is_alive() and errors == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.core.tickets.generate import generate_tickets, write_tickets_csv
 from riskft_pipeline.home import TRAINING_TAG, init_home, instance_config
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from riskft_pipeline import incoming, paths
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.core.tickets.generate import generate_tickets, write_tickets_csv
 
 CHANGES = paths.embedded_data_dir() / "changes.csv"

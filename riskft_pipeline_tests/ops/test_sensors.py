@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from riskft_pipeline import incoming, paths
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.defs import automation
 from riskft_pipeline.defs import enrich as enrich_defs
 from riskft_pipeline.defs.resources import MLflowTracking

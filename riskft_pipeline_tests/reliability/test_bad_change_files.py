@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import read_jsonl
+from riskft_pipeline.core.files import read_jsonl
 from riskft_pipeline.core.risk.examples import prepare_risk
 from riskft_pipeline.core.risk.features import (
     COUNT_FEATURES,

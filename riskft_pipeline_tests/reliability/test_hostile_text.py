@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskft_pipeline.core.jsonl import read_jsonl
+from riskft_pipeline.core.files import read_jsonl
 from riskft_pipeline.core.risk import prompts as risk_prompts
 from riskft_pipeline.core.risk.context import fit_history
 from riskft_pipeline.core.risk.features import clean_changes

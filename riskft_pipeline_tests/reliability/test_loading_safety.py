@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from riskft_pipeline.core.jsonl import write_jsonl
+from riskft_pipeline.core.files import write_jsonl
 from riskft_pipeline.core.tickets.prompts import build_messages
 from riskft_pipeline.paths import PACKAGE_DIR, configs_dir, embedded_data_dir, repo_root
 from riskft_pipeline_tests.reliability.harness import run_cli

@@ -57,12 +57,12 @@ def test_an_existing_file_as_the_output_folder_is_refused_and_left_alone(tmp_pat
 def test_a_second_run_swapping_the_folder_mid_rename_never_mixes_outputs(tmp_path, monkeypatch):
     """Two runs on one output folder: the second run's swap waits for the first's (a lock on the parent folder),
     both succeed, the folder is one complete run's output and no ``.out.old-PID`` copy is left behind."""
-    from riskft_pipeline.core import jsonl
+    from riskft_pipeline.core import files
 
     src, out = embedded_data_dir() / "tickets.csv", tmp_path / "out"
     assert prepare_tickets(src, tmp_path / "reference").rc == 0
     assert prepare_tickets(src, out).rc == 0
-    real_replace = jsonl.os.replace
+    real_replace = files.os.replace
     inner: dict = {}
 
     def second_run():
@@ -79,7 +79,7 @@ def test_a_second_run_swapping_the_folder_mid_rename_never_mixes_outputs(tmp_pat
             thread.start()
             thread.join(timeout=3)  # before the fix it landed here, between the two renames; now it waits
 
-    monkeypatch.setattr(jsonl.os, "replace", racing_replace)
+    monkeypatch.setattr(files.os, "replace", racing_replace)
     outer = prepare_tickets(src, out)
     thread.join(timeout=120)
     assert outer.rc == 0, outer.stderr

@@ -10,7 +10,7 @@ import pytest
 
 from riskft_pipeline.core.config import recipe_dict, recipe_hash
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.tracking.lineage import (
     format_lineage_text,
     get_lineage,

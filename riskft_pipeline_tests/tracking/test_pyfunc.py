@@ -150,7 +150,7 @@ def risk_adapter(real_adapter, tmp_path_factory):
 
 @pytest.mark.slow
 def test_change_risk_round_trip_scores_with_the_training_context(store, risk_adapter, tmp_path, one_thread):
-    from riskft_pipeline.core.jsonl import write_json
+    from riskft_pipeline.core.files import write_json
     from riskft_pipeline.core.risk.context import fit_history
     from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS
     from riskft_pipeline.core.risk.prompts import build_messages as risk_messages

@@ -18,8 +18,9 @@ import mlflow
 import pytest
 
 from riskft_pipeline import workflows
+from riskft_pipeline.core.adapter_files import RUN_INFO, read_run_info
 from riskft_pipeline.core.config import load_recipe
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.paths import configs_dir, embedded_data_dir
 from riskft_pipeline.tracking.runs import start_training_run
 from riskft_pipeline_tests.conftest import head_csv
@@ -48,8 +49,8 @@ def _derive(adapter_dir: Path, dest: Path, data_dir: Path, *, zero_lora_b: bool 
     from safetensors.torch import load_file, save_file
 
     shutil.copytree(adapter_dir, dest / "adapter")
-    info = json.loads((adapter_dir.parent / workflows.RUN_INFO).read_text())
-    (dest / workflows.RUN_INFO).write_text(json.dumps({**info, "data_dir": str(data_dir)}))
+    info = json.loads((adapter_dir.parent / RUN_INFO).read_text())
+    (dest / RUN_INFO).write_text(json.dumps({**info, "data_dir": str(data_dir)}))
     if zero_lora_b:
         weights = dest / "adapter" / "adapter_model.safetensors"
         tensors = load_file(weights)
@@ -73,7 +74,7 @@ def _evaluate(adapter: Path) -> dict:
     does not enter the primary metric and doubles the time)."""
     recipe = load_recipe(TINY)
     fast = recipe.model_copy(update={"eval": recipe.eval.model_copy(update={"zero_shot_baseline": False})})
-    data_dir = Path(workflows.run_info(adapter)["data_dir"])
+    data_dir = Path(read_run_info(adapter)["data_dir"])
     return workflows.evaluate(adapter, data_dir, adapter.parent / "eval", recipe=fast, progress=False,
                               log_to_run=False)
 

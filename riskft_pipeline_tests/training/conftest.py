@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from riskft_pipeline.core.config import Recipe, load_recipe
-from riskft_pipeline.core.jsonl import write_jsonl
+from riskft_pipeline.core.files import write_jsonl
 from riskft_pipeline.core.tickets.prompts import build_messages
 from riskft_pipeline.paths import configs_dir
 

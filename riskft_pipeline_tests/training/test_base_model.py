@@ -11,7 +11,7 @@ import pytest
 
 from riskft_pipeline.core.config import OFFLINE_BASE, BaseModelConfig
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import sha256_file
+from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.training import base_model
 from riskft_pipeline.training.base_model import MARKER, BaseModelError, resolve_base, weights_sha256
 

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from riskft_pipeline.core.config import recipe_hash
-from riskft_pipeline.core.jsonl import write_json
+from riskft_pipeline.core.files import write_json
 from riskft_pipeline.training.base_model import weights_sha256
 from riskft_pipeline.training.sft import ADAPTER_META, is_complete_checkpoint, last_complete_checkpoint
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskft_pipeline.core.jsonl import iter_jsonl
+from riskft_pipeline.core.files import iter_jsonl
 
 SPLITS = ("train", "val", "test")
 LABEL_COPIES = ("__",)

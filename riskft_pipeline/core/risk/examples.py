@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 
 from riskft_pipeline.core.config import Recipe, RiskConfig
-from riskft_pipeline.core.jsonl import atomic_dir, sha256_file, write_json, write_jsonl
+from riskft_pipeline.core.csvio import write_quarantine_csv
+from riskft_pipeline.core.files import atomic_dir, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.risk.context import HistoryStats, fit_history
 from riskft_pipeline.core.risk.features import ID, LABEL, CleanResult, clean_changes, read_changes_csv
 from riskft_pipeline.core.risk.justify import justification
 from riskft_pipeline.core.risk.prompts import build_messages
 from riskft_pipeline.core.risk.split import SPLITS, TimeSplit, assert_no_leakage, time_split
 from riskft_pipeline.core.risk.tiers import TierDefinition, fit_tiers
-from riskft_pipeline.core.tickets.prepare import write_quarantine_csv
 
 OUTPUT_FILES: tuple[str, ...] = (
     "clean.parquet", "quarantine.csv", "train.jsonl", "val.jsonl", "test.jsonl",

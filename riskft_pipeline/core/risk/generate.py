@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskft_pipeline.core.jsonl import atomic_write
+from riskft_pipeline.core.files import atomic_write
 from riskft_pipeline.core.risk.features import FEATURES
 
 SUBSYSTEMS = ("scheduler", "network", "storage", "compute", "identity", "api", "dashboard", "telemetry")

@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskft_pipeline.core.csvio import FORMULA_START
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_write
-from riskft_pipeline.core.tickets.prepare import FORMULA_START
+from riskft_pipeline.core.files import atomic_write
 
 METRIC_COLUMNS: tuple[str, ...] = (
     "ns", "nd", "nf", "entrophy", "la", "ld", "lt", "fix", "ndev", "age", "nuc", "exp", "rexp", "sexp",

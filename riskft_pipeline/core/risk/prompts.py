@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from riskft_pipeline.core.files import first_json_object
 from riskft_pipeline.core.risk.context import HistoryStats
 from riskft_pipeline.core.tickets.prompts import escape_user_text
 
@@ -110,34 +111,20 @@ def render_answer(tier: str, justification: str) -> str:
     return text.replace("<", "\\u003c")
 
 
-_DECODER = json.JSONDecoder()
-# Candidate '{' positions tried before giving up (as the ticket parser does): bounds the work on adversarial text.
-# Uncapped, "{{{{..." cost one failed decode per brace, each scanning the text before it for the error's line and
-# column: quadratic (1M braces took minutes).
-_MAX_ATTEMPTS = 64
-
-
 def parse_answer(text: str | None) -> dict[str, str] | None:
     """``{"risk", "justification"}`` from the first JSON object in ``text`` whose ``risk`` is a tier, else None.
 
     Tolerates prose or code fences around the object and a truncated justification is not recovered (None): only
-    ``json`` decoding is used, nothing is evaluated. At most :data:`_MAX_ATTEMPTS` ``{`` positions are tried.
+    ``json`` decoding is used, nothing is evaluated (:func:`~riskft_pipeline.core.files.first_json_object`, which
+    tries at most :data:`~riskft_pipeline.core.files.MAX_JSON_ATTEMPTS` ``{`` positions).
     """
     if not isinstance(text, str):
         return None
-    start = text.find("{")
-    for _attempt in range(_MAX_ATTEMPTS):
-        if start == -1:
-            break
-        try:
-            obj, _ = _DECODER.raw_decode(text, start)
-        except (json.JSONDecodeError, RecursionError):
-            obj = None
-        if isinstance(obj, dict) and str(obj.get("risk", "")).strip().lower() in TIERS:
-            just = obj.get("justification")
-            return {"risk": str(obj["risk"]).strip().lower(), "justification": just if isinstance(just, str) else ""}
-        start = text.find("{", start + 1)
-    return None
+    obj = first_json_object(text, lambda o: str(o.get("risk", "")).strip().lower() in TIERS)
+    if obj is None:
+        return None
+    just = obj.get("justification")
+    return {"risk": str(obj["risk"]).strip().lower(), "justification": just if isinstance(just, str) else ""}
 
 
 def build_messages(row: Mapping[str, Any] | pd.Series, stats: HistoryStats,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from riskft_pipeline.core.jsonl import iter_jsonl
+from riskft_pipeline.core.files import iter_jsonl
 from riskft_pipeline.core.tickets.io import read_ticket_csv
 from riskft_pipeline.core.tickets.redact import Redactor, default_redactor
 from riskft_pipeline.core.tickets.split import SPLITS, split_overlap

@@ -7,7 +7,6 @@ parameters (no timestamps, no absolute paths, stable ordering).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,8 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from riskft_pipeline.core import jsonl
-from riskft_pipeline.core.jsonl import atomic_dir, sha256_file, write_json
+from riskft_pipeline.core import files
+
+# formula escaping lives in core.csvio; re-exported here for the callers that import it from the ticket chain
+from riskft_pipeline.core.csvio import FORMULA_START, escape_formulas, write_quarantine_csv  # noqa: F401
+from riskft_pipeline.core.files import atomic_dir, sha256_file, write_json
 from riskft_pipeline.core.tickets.clean import CleanResult, check_invariant, clean_tickets
 from riskft_pipeline.core.tickets.io import ReadResult, read_ticket_csv
 from riskft_pipeline.core.tickets.prompts import (
@@ -37,9 +39,6 @@ OUTPUT_FILES: tuple[str, ...] = (
     "test.jsonl",
     "summary.json",
 )
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection): prefix an apostrophe.
-_FORMULA_START = "^(?:[=+\\-@\t\r]|[ \t\r\n\f\v]+[=+\\-@])"  # explicit class, not \\s: keeps pandas on Arrow
-FORMULA_START = _FORMULA_START  # the one rule for every CSV the project writes (risk files use it too)
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
@@ -129,9 +128,9 @@ def prepare(
 
 
 def write_examples(path: str | Path, rows: list[dict]) -> int:
-    """Write chat examples as JSONL, byte-identical to ``jsonl.write_jsonl`` but ~2x faster for the usual shape.
+    """Write chat examples as JSONL, byte-identical to ``files.write_jsonl`` but ~2x faster for the usual shape.
 
-    The system turn is the same on every line, so it is encoded once; other rows go through ``jsonl.dumps``.
+    The system turn is the same on every line, so it is encoded once; other rows go through ``files.dumps``.
     """
     encoded_turns: dict[tuple[str, str], str] = {}
 
@@ -139,17 +138,17 @@ def write_examples(path: str | Path, rows: list[dict]) -> int:
         key = (message["role"], message["content"])
         if key[0] == "system":
             if key not in encoded_turns:
-                encoded_turns[key] = jsonl.dumps(message)
+                encoded_turns[key] = files.dumps(message)
             return encoded_turns[key]
         return '{"role": ' + _encode(key[0]) + ', "content": ' + _encode(key[1]) + "}"
 
     def line(row: dict) -> str:
         messages = row.get("messages")
         if list(row) != ["id", "messages"] or not all(list(m) == ["role", "content"] for m in messages):
-            return jsonl.dumps(row)
+            return files.dumps(row)
         return '{"id": ' + _encode(row["id"]) + ', "messages": [' + ", ".join(map(turn, messages)) + "]}"
 
-    with jsonl.atomic_write(path) as f:
+    with files.atomic_write(path) as f:
         for row in rows:
             f.write(line(row) + "\n")
     return len(rows)
@@ -163,26 +162,3 @@ def label_distribution(clean_df: pd.DataFrame) -> dict[str, dict[str, int]]:
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         out[field] = {str(k): int(v) for k, v in ordered}
     return out
-
-
-def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix an apostrophe to every cell a spreadsheet would run as a formula (= + - @, tab, CR), header included
-    (a raw export's column names are untrusted text too)."""
-    out = df.copy()
-    for col in out.columns:
-        values = out[col].fillna("").astype("str")
-        risky = values.str.contains(_FORMULA_START, regex=True)
-        if risky.any():
-            out[col] = values.mask(risky, "'" + values)
-    names = pd.Series([str(c) for c in out.columns], dtype=object)
-    out.columns = names.mask(names.str.contains(_FORMULA_START, regex=True), "'" + names).tolist()
-    return out
-
-
-def write_quarantine_csv(quarantine: pd.DataFrame, path: str | Path) -> None:
-    """The original rows plus their reason, formula cells escaped. Holds raw PII: it stays in the home folder.
-
-    Every cell is quoted: Python's csv leaves a cell with a bare CR unquoted under ``QUOTE_MINIMAL`` (the line
-    terminator is LF), which would split that raw row in two when the file is read back.
-    """
-    escape_formulas(quarantine).to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from riskft_pipeline.core.files import first_json_object
+
 FIELDS: tuple[str, ...] = (
     "type",
     "category",
@@ -109,29 +111,13 @@ def render_answer(fields: Mapping[str, Any]) -> str:
     return text.replace("<", "\\u003c")
 
 
-_DECODER = json.JSONDecoder()
-# Candidate '{' positions tried before giving up: bounds the work on adversarial text ("{{{{..." or deep nesting
-# would otherwise cost one failed decode per brace, quadratic in the text length).
-_MAX_ATTEMPTS = 64
-
-
 def parse_answer(text: str | None) -> dict[str, str | None] | None:
     """The first JSON object in ``text`` as all FIELDS (missing → None), or None when there is none.
 
     Tolerates whitespace, code fences, prose before and garbage after the object. Only ``json`` decoding is used:
-    nothing in the text is ever evaluated.
+    nothing in the text is ever evaluated (:func:`~riskft_pipeline.core.files.first_json_object`).
     """
     if not isinstance(text, str):
         return None
-    start = text.find("{")
-    for _attempt in range(_MAX_ATTEMPTS):
-        if start == -1:
-            break
-        try:
-            obj, _ = _DECODER.raw_decode(text, start)
-        except (json.JSONDecodeError, RecursionError):
-            obj = None
-        if isinstance(obj, dict):
-            return normalise_answer(obj)
-        start = text.find("{", start + 1)
-    return None
+    obj = first_json_object(text)
+    return normalise_answer(obj) if obj is not None else None

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from riskft_pipeline import paths
-from riskft_pipeline.core.jsonl import read_jsonl, write_jsonl
+from riskft_pipeline.core.files import read_jsonl, write_jsonl
 from riskft_pipeline.core.risk.checks import split_problems
 from riskft_pipeline.core.risk.examples import prepare_risk
 

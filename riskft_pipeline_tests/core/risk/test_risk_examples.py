@@ -10,7 +10,7 @@ import pytest
 
 from riskft_pipeline.core.config import RiskConfig
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import read_jsonl, sha256_file
+from riskft_pipeline.core.files import read_jsonl, sha256_file
 from riskft_pipeline.core.risk.examples import OUTPUT_FILES, load_context, prepare_risk, sample_training
 from riskft_pipeline.core.risk.generate import generate_changes
 from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS

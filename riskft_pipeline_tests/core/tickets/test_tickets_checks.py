@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from riskft_pipeline.core import jsonl
+from riskft_pipeline.core import files
 from riskft_pipeline.core.tickets.checks import pii_findings, split_leakage
 from riskft_pipeline.core.tickets.clean import clean_tickets, model_texts
 from riskft_pipeline.core.tickets.io import read_ticket_csv
@@ -17,7 +17,7 @@ def _write_splits(folder, texts: dict[str, list[str]]) -> None:
     for name in ("train", "val", "test"):
         rows = [{"id": f"{name}{i}", "messages": build_messages(t, {"type": "Incident"})}
                 for i, t in enumerate(texts.get(name, []))]  # fmt: skip
-        jsonl.write_jsonl(folder / f"{name}.jsonl", rows)
+        files.write_jsonl(folder / f"{name}.jsonl", rows)
 
 
 def test_checks_pass_on_prepared_default_data(default_csv, tmp_path):

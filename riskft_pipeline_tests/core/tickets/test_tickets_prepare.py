@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskft_pipeline.core import jsonl
+from riskft_pipeline.core import files
+from riskft_pipeline.core.csvio import escape_formulas
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.tickets import prepare as prepare_module
 from riskft_pipeline.core.tickets.io import read_ticket_csv
@@ -17,7 +18,6 @@ from riskft_pipeline.core.tickets.prepare import (
     OUTPUT_FILES,
     build_examples,
     clean,
-    escape_formulas,
     load_raw,
     prepare,
     write_examples,
@@ -56,9 +56,9 @@ def test_summary_accounts_for_every_row(prepared_twice, default_csv):
     assert summary["raw_rows"] == len(read_ticket_csv(default_csv).df)
     assert sum(summary["quarantine_reasons"].values()) == summary["quarantined_rows"]
     assert sum(summary["splits"].values()) == summary["clean_rows"]
-    assert summary["input_sha256"] == jsonl.sha256_file(default_csv)
+    assert summary["input_sha256"] == files.sha256_file(default_csv)
     for name, sha in summary["split_sha256"].items():
-        assert jsonl.sha256_file(a / f"{name}.jsonl") == sha
+        assert files.sha256_file(a / f"{name}.jsonl") == sha
     assert summary["encoding"] == "utf-8"
     assert sum(summary["label_distribution"]["category"].values()) == summary["clean_rows"]
     print(f"\ndefault data: {json.dumps({k: v for k, v in summary.items() if k != 'label_distribution'})}")
@@ -69,7 +69,7 @@ def test_jsonl_rows_are_chat_examples(prepared_twice):
     seen_ids = set()
     clean_df = pd.read_parquet(a / "clean.parquet")
     for name in ("train", "val", "test"):
-        rows = jsonl.read_jsonl(a / f"{name}.jsonl")
+        rows = files.read_jsonl(a / f"{name}.jsonl")
         assert len(rows) == summary["splits"][name]
         for row in rows:
             assert set(row) == {"id", "messages"}
@@ -87,7 +87,7 @@ def test_no_pii_and_no_split_leak_in_the_jsonl(prepared_twice, default_csv):
     redactor = Redactor.from_frame(raw)
     texts = {}
     for name in ("train", "val", "test"):
-        rows = jsonl.read_jsonl(a / f"{name}.jsonl")
+        rows = files.read_jsonl(a / f"{name}.jsonl")
         texts[name] = [r["messages"][1]["content"] for r in rows]
         for row in rows:
             for message in row["messages"][1:]:
@@ -172,5 +172,5 @@ def test_fast_jsonl_writer_is_byte_identical_to_the_generic_one(tmp_path):
         {"id": "INC2", "messages": [{"content": "keys in another order", "role": "user"}]},
     ]  # fmt: skip
     write_examples(tmp_path / "fast.jsonl", rows)
-    jsonl.write_jsonl(tmp_path / "slow.jsonl", rows)
+    files.write_jsonl(tmp_path / "slow.jsonl", rows)
     assert (tmp_path / "fast.jsonl").read_bytes() == (tmp_path / "slow.jsonl").read_bytes()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from riskft_pipeline.core import jsonl
+from riskft_pipeline.core import files
 from riskft_pipeline.core.tickets.generate import COLUMNS, INDEX_COLUMN
 from riskft_pipeline.core.tickets.io import read_ticket_csv
 from riskft_pipeline.core.tickets.prepare import prepare
@@ -46,7 +46,7 @@ def test_no_pii_and_no_leak_on_the_shared_sample(prepared):
     redactor = Redactor.from_frame(raw)
     texts = {}
     for name in ("train", "val", "test"):
-        rows = jsonl.read_jsonl(out / f"{name}.jsonl")
+        rows = files.read_jsonl(out / f"{name}.jsonl")
         texts[name] = [r["messages"][1]["content"] for r in rows]
         for row in rows:
             assert redactor.find_pii(json.dumps(row, ensure_ascii=False)) == []
