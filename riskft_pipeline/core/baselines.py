@@ -57,7 +57,7 @@ def tfidf_lr_fields(train_texts: Sequence[str], labels: Mapping[str, Sequence], 
     learnable = [k for k, v in labels.items() if len(set(_encode(v))) >= 2]
     if not learnable or not len(test_texts) or not any(t.strip() for t in train_texts):
         return out
-    features = _features()
+    features = tfidf_features()
     with threadpool_limits(1):
         x_train = features.fit_transform(train_texts)
         x_test = features.transform([t or "" for t in test_texts])
@@ -76,7 +76,7 @@ def tfidf_lr_proba_fields(train_texts: Sequence[str], labels: Mapping[str, Seque
 
     train_texts = [t or "" for t in train_texts]
     out: dict[str, tuple[list, dict[str, np.ndarray]]] = {}
-    features = _features()
+    features = tfidf_features()
     with threadpool_limits(1):
         fitted = any(t.strip() for t in train_texts)
         if fitted:
@@ -96,7 +96,7 @@ def tfidf_lr_proba_fields(train_texts: Sequence[str], labels: Mapping[str, Seque
     return out
 
 
-def _features():
+def tfidf_features():
     """Word 1-2 grams + character 3-5 grams, sublinear TF-IDF."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_union

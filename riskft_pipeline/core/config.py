@@ -60,6 +60,8 @@ class TrainConfig(_Strict):
     gradient_checkpointing: bool = False
     num_threads: int | None = Field(None, ge=1, description="torch intra-op threads on CPU (None = all cores)")
     bf16: bool = False
+    retrieval_k: int = Field(0, ge=0, description="tickets: the prompt also lists the labels of the k most similar "
+                                                  "training tickets (TF-IDF cosine, training split only; 0 = off)")
 
 
 class EvalConfig(_Strict):

@@ -144,9 +144,9 @@ def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe
     t0 = time.perf_counter()
     tabular = fit_tabular(train, {"val": prompts_val, "test": prompts}, seed)
     space = {f: tabular[f][0] for f in CATEGORICAL_FIELDS}
+    hinted = hinted_prompts(train, {"test": prompts, "val": prompts_val}, recipe.train.retrieval_k)
     timing_tab = round(time.perf_counter() - t0, 2)
-    chosen, chosen_val, timing_model = run_choice(adapter_dir, {"test": prompts, "val": prompts_val}, space, ev,
-                                                  progress)
+    chosen, chosen_val, timing_model = run_choice(adapter_dir, hinted, space, ev, progress)
     predictor = fit_predictor(space, tabular, chosen_val, expected_val)
     fused = fused_answers(predictor, chosen, {f: tabular[f][1]["test"] for f in CATEGORICAL_FIELDS})
 
@@ -170,6 +170,7 @@ def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe
                    "recipe_hash": recipe_hash(recipe),
                    "data": {s: sha256_file(data_dir / f"{s}.jsonl") for s in ("train", "val", "test")},
                    "base_model": meta["base_model"]["identity"]})
+    report["predictor"] = predictor  # what registration ships besides the adapter and the training split
     write_json(out_dir / PREDICTOR_FILE, predictor)
     _write_outputs(out_dir, report, test, expected, chosen, fused, zs_raw, zs_parsed, preds[SHIPPED])
     report["timing"]["total_s"] = round(time.perf_counter() - t_start, 2)
@@ -186,6 +187,17 @@ def fit_tabular(train: list[dict], prompts: dict[str, list], seed: int) -> dict:
     return tfidf_lr_proba_fields([_input_text(r["messages"][:-1]) for r in train],
                                  {f: [a[f] for a in answers] for f in CATEGORICAL_FIELDS},
                                  {k: [_input_text(p) for p in ps] for k, ps in prompts.items()}, seed=seed)
+
+
+def hinted_prompts(train: list[dict], prompts: dict[str, list], k: int) -> dict[str, list]:
+    """The adapter's prompts: with the labels of the ``k`` most similar training tickets when the recipe trained it
+    so (``train.retrieval_k``); the baselines always read the plain ticket."""
+    if k <= 0:
+        return prompts
+    from riskft_pipeline.core.tickets.retrieval import TicketIndex, add_hints
+
+    index = TicketIndex(train)
+    return {name: add_hints(ps, index, k) for name, ps in prompts.items()}
 
 
 def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: EvalConfig, progress: bool

@@ -298,7 +298,13 @@ def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[
         torch.backends.cuda.enable_cudnn_sdp(False)
     set_seed(t.seed)
     train_file = data_dir / "train.jsonl"
-    rows = sample_rows(read_split(train_file), t.max_train_examples, t.seed)
+    all_rows = read_split(train_file)
+    rows = sample_rows(all_rows, t.max_train_examples, t.seed)
+    if recipe.task == "tickets" and t.retrieval_k:
+        from riskft_pipeline.core.tickets.retrieval import hinted_training_rows
+
+        position = {id(r): i for i, r in enumerate(all_rows)}
+        rows = hinted_training_rows(rows, all_rows, [position[id(r)] for r in rows], t.retrieval_k)
     model, tokenizer, identity = load_base(recipe.base_model, for_training=True)
     if recipe.base_model.load_in_4bit:
         from peft import prepare_model_for_kbit_training
