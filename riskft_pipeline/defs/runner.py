@@ -3,7 +3,11 @@ so the runs, materialisations and check results then show in ``make ui``."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
+
+from riskft_pipeline.core.report_summary import summary_lines
 
 JOBS = {"tickets": "tickets_chain", "risk": "risk_chain"}
 ROOT_ASSET = {"tickets": "raw_tickets", "risk": "raw_changes"}
@@ -43,9 +47,11 @@ def materialize_chain(chain: str, *, input_path: str | None = None, recipe: str 
             status = "succeeded" if result.success else "FAILED"
             print(f"[riskft] {name} chain {status} in {took:.0f} s (dagster run {result.run_id})", flush=True)
             if result.success:
-                for key in (f"{'ticket' if name == 'tickets' else 'risk'}_model_version",):
-                    reg = result.output_for_node(key)
-                    print(f"[riskft]   {reg['model_name']} v{reg['version']}: "
-                          f"{'promoted to champion' if reg['promoted'] else 'not promoted'} ({reg['reason']})")
+                prefix = "ticket" if name == "tickets" else "risk"
+                reg = result.output_for_node(f"{prefix}_model_version")
+                report = json.loads(Path(result.output_for_node(f"{prefix}_eval_report")["report_path"])
+                                    .read_text(encoding="utf-8"))
+                for line in summary_lines(report, reg):
+                    print(f"[riskft]   {line}", flush=True)
             ok = ok and result.success
     return ok

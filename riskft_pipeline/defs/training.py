@@ -13,6 +13,7 @@ from pydantic import Field
 from riskft_pipeline import workflows
 from riskft_pipeline.core.config import Recipe, load_recipe
 from riskft_pipeline.core.files import sha256_file
+from riskft_pipeline.core.report_summary import baselines_beaten, method_scores
 from riskft_pipeline.defs.common import image, md_table, run_dir, user_errors
 from riskft_pipeline.defs.resources import MLflowTracking
 
@@ -83,6 +84,10 @@ def model_assets(*, task: str, prefix: str, splits_asset: str, group: str,
                  "valid_json_rate": report.get("valid_json_rate")}
         shown = f"{primary['value']:.4f}" if isinstance(primary["value"], (int, float)) else "undefined"
         metadata = {"primary_metric": f"{primary['name']} = {shown}",
+                    # numbers, so Dagster charts them across runs
+                    **{f"{primary['name']}_{m}": dg.MetadataValue.float(v)
+                       for m, v in method_scores(report).items() if v is not None},
+                    "baselines_lost_to": ", ".join(baselines_beaten(report)[1]) or "none",
                     "n_test": report.get("n_test", 0), "report_dir": dg.MetadataValue.path(str(out))}
         if (out / "report.md").is_file():
             metadata["report"] = dg.MetadataValue.md((out / "report.md").read_text(encoding="utf-8"))
