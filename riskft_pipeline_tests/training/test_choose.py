@@ -1,0 +1,79 @@
+"""Label scoring on the real offline base: the cached, batched scores equal a plain full-sequence forward pass, and
+the assembled answers are valid JSON whose categorical values are training labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from riskft_pipeline.core.tickets.choices import answer_prefix, candidate_continuation
+from riskft_pipeline.core.tickets.prompts import (
+    CATEGORICAL_FIELDS,
+    build_messages,
+    parse_answer,
+    render_answer,
+)
+
+
+@pytest.fixture(scope="module")
+def base(offline_base):
+    from riskft_pipeline.training.infer import load_for_inference
+
+    return load_for_inference(None)
+
+
+def _brute_force(model, tokenizer, prefix: str, continuations: list[str]) -> np.ndarray:
+    """Σ log p over each continuation's own tokens, one uncached forward per candidate."""
+    import torch
+
+    from riskft_pipeline.training.chat import encode
+
+    full = [encode(tokenizer, prefix + c) for c in continuations]
+    shared = min(min(next((i for i, (a, b) in enumerate(zip(full[0], f)) if a != b), min(len(full[0]), len(f)))
+                     for f in full), min(len(f) for f in full) - 1)
+    out = []
+    with torch.inference_mode():
+        for ids in full:
+            logp = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0].float(), dim=-1)
+            out.append(sum(float(logp[j - 1, ids[j]]) for j in range(shared, len(ids))))
+    return np.array(out)
+
+
+def test_cached_batched_scores_equal_full_forward_passes(base):
+    import torch
+
+    from riskft_pipeline.training.chat import prompt_text
+    from riskft_pipeline.training.choose import _PrefixCache, candidate_logprobs
+
+    model, tokenizer = base
+    prompt = prompt_text(tokenizer, build_messages("Outlook crashes when I open attachments"))
+    labels = [None, "SOFTWARE", "SOFT", "HARDWARE <x>", "NETWORK ACCESS MANAGEMENT"]
+    for field, chosen in (("category", {"type": "Incident"}), ("assignment_group",
+                                                               {"type": "Incident", "category": "SOFTWARE",
+                                                                "subcategory": "ERROR"})):
+        prefix = prompt + answer_prefix(chosen, field)
+        conts = [candidate_continuation(field, v) for v in labels]
+        cache = _PrefixCache(model)
+        with torch.inference_mode():
+            # the cache first holds a shorter prefix, then is extended: the scores must not depend on that
+            cache.advance(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+            fast = candidate_logprobs(model, tokenizer, cache, prefix, conts)
+        np.testing.assert_allclose(fast, _brute_force(model, tokenizer, prefix, conts), atol=2e-3)
+
+
+def test_choose_answers_assembles_valid_answers_from_training_labels(base):
+    from riskft_pipeline.training.choose import choose_answers
+
+    model, tokenizer = base
+    space = {"type": ["Incident", "Request"], "category": [None, "ACCOUNT", "SOFTWARE"],
+             "subcategory": ["ACCESS", "ERROR"], "assignment_group": [None, "DESKTOP SUPPORT", "IAM"]}
+    msgs = [build_messages("SAP rejects my login"), build_messages("Zoom needs installing")]
+    answers, timing = choose_answers(model, tokenizer, msgs, space, max_new_tokens=24)
+    assert len(answers) == 2 and timing["choose_s"] > 0
+    for a in answers:
+        assert parse_answer(render_answer(a.answer)) == a.answer
+        for f in CATEGORICAL_FIELDS:
+            assert a.answer[f] in space[f]
+            assert a.distributions[f].shape == (len(space[f]),)
+            assert a.distributions[f].sum() == pytest.approx(1.0)
+            assert a.answer[f] == space[f][int(a.distributions[f].argmax())]
