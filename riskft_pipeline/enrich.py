@@ -1,14 +1,32 @@
-"""Enrichment of new work, CSV in → CSV out: what ``riskft enrich`` and the ``enriched_*`` assets run.
+"""Enrichment of new work, CSV in → CSV out: what ``riskft enrich``, the ``enriched_*`` assets and the registered
+pyfunc models (:mod:`riskft_pipeline.tracking.pyfunc`, which call :func:`predict_ticket_texts` and
+:func:`predict_changes`) run.
 
-- **Tickets**: each row gets the six predicted fields (``pred_<field>``), a confidence per field (``conf_<field>``:
-  the probability the model gave that exact value, the product of its tokens' probabilities in the greedy answer)
-  and ``valid_json``. Text reaches the model exactly as at training time (:func:`core.tickets.clean.model_texts`:
-  tidied, joined, PII-redacted, then escaped by the prompt builder).
-- **Changes**: each row gets ``risk_tier``, ``risk_score`` = P(high) + 0.5·P(medium) and the three tier
-  probabilities, all from one forward pass (the tier is the score's band under the cut points the model's evaluation
-  fitted on validation, ``tier_cuts.json``, registered with the model; a bare adapter folder has none, so there the
-  most probable tier), plus a generated ``justification`` and whether every claim in
-  it is true of the change (``justification_faithful``).
+A registered model version is the **shipped predictor**: the LoRA adapter plus the tabular half it is fused with
+(artifact ``predictor/``: ``predictor.json``, and for tickets the training split ``train.jsonl``), exactly what its
+evaluation measured and what the champion gate compared.
+
+- **Tickets**: categorical fields are *chosen* by the adapter among the training labels (a distribution per field),
+  fused per field with TF-IDF + logistic regression (refitted deterministically from the shipped ``train.jsonl``)
+  using the weights chosen on validation; free-text fields are generated. Each row gets ``pred_<field>`` (six
+  fields), ``conf_<field>`` (categorical: the fused probability of the chosen label, 4 decimals; free text: the
+  probability of the generated continuation), ``valid_json`` (always true: the answer is assembled by code),
+  ``needs_review`` (a categorical field's fused probability is below its validation threshold for 95% precision,
+  or the field has none) and ``review_fields`` (those fields, comma-separated).
+- **Changes**: ``p_low``/``p_medium``/``p_high`` from one forward pass (fp32, as in evaluation), ``adapter_score`` =
+  P(high) + 0.5·P(medium), ``risk_score`` = the shipped score (the adapter score fused with logistic regression on
+  the 14 metrics), plus a generated ``justification`` and whether every claim in it is true of the change
+  (``justification_faithful``).
+
+  **The tier** (``risk_tier``) is the band of ``risk_score`` under the model's cut points: low below
+  ``low_below``, high from ``high_from``, medium between, where the cuts are the score quantiles fitted on the
+  validation split by the evaluation (``predictor.json``'s ``tier_cuts``). An adapter-only model has
+  ``risk_score = adapter_score`` and its cuts in ``tier_cuts.json``; without any cuts it is the most probable tier.
+
+A **bare adapter folder** (``--model path/to/adapter``) with no ``../predictor/predictor.json`` beside it keeps the
+adapter-only path: tickets are answered by free generation, ``conf_<field>`` is the product of the value's token
+probabilities, there is no ``needs_review``; changes are scored by the adapter alone as above. A folder laid out like
+a downloaded registered model (``adapter/``, ``predictor/``, ``risk_context/`` side by side) is the shipped predictor.
 
 Every output row records the model that produced it (``model_name``, ``model_version``, ``model_uri``: an alias is
 resolved once, before the first row). Rows that cannot be enriched are written with their reason to
@@ -23,7 +41,7 @@ import csv
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +57,7 @@ MAX_FIELD_CHARS = 20000
 
 @dataclass
 class LoadedModel:
-    """A model ready to generate, and what every output row records about it."""
+    """A model ready to predict, and what every output row records about it."""
 
     model: Any
     tokenizer: Any
@@ -47,44 +65,78 @@ class LoadedModel:
     version: str
     uri: str
     meta: dict
-    context_dir: Path | None = None
+    context_dir: Path | None = None  # risk: history_stats.json, tier_definition.json (and tier_cuts.json)
+    predictor_dir: Path | None = None  # the shipped predictor's other half: predictor.json (+ tickets: train.jsonl)
+    settings: dict = field(default_factory=dict)  # overrides of the recipe's eval settings (the pyfunc's config)
 
     def eval_setting(self, key: str, default: int) -> int:
+        if self.settings.get(key) is not None:
+            return int(self.settings[key])
         return int(((self.meta.get("recipe") or {}).get("eval") or {}).get(key) or default)
+
+    def train_setting(self, key: str, default: int) -> int:
+        return int(((self.meta.get("recipe") or {}).get("train") or {}).get(key) or default)
+
+    def predictor(self) -> dict | None:
+        """``predictor.json`` (read once), or None for an adapter-only model."""
+        if self.predictor_dir is None:
+            return None
+        if "_predictor" not in self.__dict__:
+            self.__dict__["_predictor"] = json.loads((self.predictor_dir / PREDICTOR_FILE).read_text(
+                encoding="utf-8"))
+        return self.__dict__["_predictor"]
 
     def provenance(self) -> dict[str, str]:
         return {"model_name": self.name, "model_version": self.version, "model_uri": self.uri}
 
 
+PREDICTOR_FILE = "predictor.json"
+TRAIN_SPLIT_FILE = "train.jsonl"
+
+
 def load_model(ref: str, *, tracking_uri: str | None = None) -> LoadedModel:
     """``models:/NAME@ALIAS`` / ``models:/NAME/N`` from the registry, or a local adapter folder (recorded as
     ``local:<folder>`` with the adapter weights' hash as version)."""
-    from riskft_pipeline.training.infer import (
-        check_safetensors_adapter,
-        load_for_inference,
-        read_adapter_meta,
-    )
+    from riskft_pipeline.training.infer import check_safetensors_adapter
 
     if ref.startswith("models:/"):
         from riskft_pipeline.tracking.resolve import fetch_model
 
         files = fetch_model(ref, tracking_uri=tracking_uri)
-        adapter, name, version, uri, context = (files.adapter_dir, files.name, files.version, files.uri,
-                                                files.context_dir)
-    else:
-        adapter = Path(ref).resolve()
-        if not adapter.is_dir():
-            raise InputError(f"model not found: {ref} (a models:/ URI or an adapter folder)")
-        name, uri = f"local:{adapter.name}", f"local:{adapter}"
-        check_safetensors_adapter(adapter)  # a pickle-only folder: one clear line, not a missing-file error
-        version = sha256_file(adapter / "adapter_model.safetensors")[:12]
-        context = _local_risk_context(adapter)
-    model, tokenizer = load_for_inference(adapter)
-    return LoadedModel(model, tokenizer, name, version, uri, read_adapter_meta(adapter), context)
+        return load_adapter(files.adapter_dir, name=files.name, version=files.version, uri=files.uri,
+                            context_dir=files.context_dir, predictor_dir=files.predictor_dir)
+    adapter = Path(ref).resolve()
+    if not adapter.is_dir():
+        raise InputError(f"model not found: {ref} (a models:/ URI or an adapter folder)")
+    check_safetensors_adapter(adapter)  # a pickle-only folder: one clear line, not a missing-file error
+    predictor = adapter.parent / "predictor"
+    return load_adapter(adapter, name=f"local:{adapter.name}", uri=f"local:{adapter}",
+                        version=sha256_file(adapter / "adapter_model.safetensors")[:12],
+                        context_dir=_local_risk_context(adapter),
+                        predictor_dir=predictor if (predictor / PREDICTOR_FILE).is_file() else None)
+
+
+def load_adapter(adapter: Path, *, name: str, version: str, uri: str, context_dir: Path | None = None,
+                 predictor_dir: Path | None = None, settings: dict | None = None) -> LoadedModel:
+    """Base + adapter loaded as the evaluation loads them (change risk scores in fp32 whatever the training dtype;
+    LoRA merged when the recipe's eval says so), with the files the prediction functions need."""
+    from riskft_pipeline.core.config import BaseModelConfig
+    from riskft_pipeline.training.infer import load_for_inference, read_adapter_meta
+
+    meta = read_adapter_meta(adapter)
+    base = BaseModelConfig(**meta["base_model"]["config"])
+    if meta.get("task") == "risk":
+        base = base.model_copy(update={"dtype": "float32", "load_in_4bit": False})
+    merge = ((meta.get("recipe") or {}).get("eval") or {}).get("merge_adapter", True)
+    model, tokenizer = load_for_inference(adapter, base, merge=bool(merge))
+    return LoadedModel(model, tokenizer, name, version, uri, meta, context_dir, predictor_dir, dict(settings or {}))
 
 
 def _local_risk_context(adapter: Path) -> Path | None:
-    """For a risk adapter trained by ``riskft train``: the prepared data folder recorded in ``../run.json``."""
+    """For a risk adapter: ``../risk_context`` (a downloaded registered model), the adapter folder itself, or the
+    prepared data folder recorded in ``../run.json`` (trained by ``riskft train``)."""
+    if (adapter.parent / "risk_context" / "history_stats.json").is_file():
+        return adapter.parent / "risk_context"
     if (adapter / "history_stats.json").is_file():
         return adapter
     info = adapter.parent / "run.json"
@@ -169,12 +221,38 @@ def split_tickets(read) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def predict_tickets(loaded: LoadedModel, frame: pd.DataFrame, *, batch_size: int | None = None,
                     progress: bool = True) -> pd.DataFrame:
-    """``pred_<field>``, ``conf_<field>`` and ``valid_json`` for each row of ``frame`` (export columns)."""
+    """:func:`predict_ticket_texts` for each row of ``frame`` (export columns), its text built exactly as at training
+    time (:func:`core.tickets.clean.model_texts`)."""
     from riskft_pipeline.core.tickets.clean import model_texts
+
+    out = predict_ticket_texts(loaded, model_texts(frame).tolist(), batch_size=batch_size, progress=progress)
+    return out.set_axis(frame.index)
+
+
+def ticket_columns(loaded: LoadedModel) -> list[str]:
+    """The columns :func:`predict_ticket_texts` returns for this model."""
+    from riskft_pipeline.core.tickets.prompts import FIELDS
+
+    cols = [*(f"pred_{f}" for f in FIELDS), *(f"conf_{f}" for f in FIELDS), "valid_json"]
+    return cols + (["needs_review", "review_fields"] if loaded.predictor() is not None else [])
+
+
+def predict_ticket_texts(loaded: LoadedModel, texts: Sequence[str], *, batch_size: int | None = None,
+                         progress: bool = True) -> pd.DataFrame:
+    """The model's answer for each ticket text (already redacted; escaped here by the prompt builder): the shipped
+    predictor when the model has one, else the adapter alone (see the module docstring for the columns)."""
+    if not len(texts):
+        return pd.DataFrame(columns=ticket_columns(loaded))
+    if loaded.predictor() is None:
+        return _adapter_tickets(loaded, texts, batch_size, progress)
+    return _shipped_tickets(loaded, texts, batch_size, progress)
+
+
+def _adapter_tickets(loaded: LoadedModel, texts: Sequence[str], batch_size: int | None, progress: bool
+                     ) -> pd.DataFrame:
     from riskft_pipeline.core.tickets.prompts import FIELDS, build_messages, parse_answer
     from riskft_pipeline.training.infer import generate_with_scores
 
-    texts = model_texts(frame).tolist()
     gens = generate_with_scores(loaded.model, loaded.tokenizer, [build_messages(t) for t in texts],
                                 batch_size=batch_size or loaded.eval_setting("batch_size", 16),
                                 max_new_tokens=loaded.eval_setting("max_new_tokens", 96), progress=progress)
@@ -185,7 +263,69 @@ def predict_tickets(loaded: LoadedModel, frame: pd.DataFrame, *, batch_size: int
             if parsed else dict.fromkeys(FIELDS)
         rows.append({**{f"pred_{f}": (parsed or {}).get(f) for f in FIELDS},
                      **{f"conf_{f}": conf[f] for f in FIELDS}, "valid_json": parsed is not None})
-    return pd.DataFrame(rows, index=frame.index)
+    return _frame(rows, ticket_columns(loaded))
+
+
+def _shipped_tickets(loaded: LoadedModel, texts: Sequence[str], batch_size: int | None, progress: bool
+                     ) -> pd.DataFrame:
+    """Adapter choice + TF-IDF/LR refitted on the shipped training split, fused as the evaluation fused them
+    (the same functions: :func:`training.evaluate.fit_tabular`, :func:`~training.evaluate.hinted_prompts`,
+    :func:`~training.choose.choose_answers`, :func:`~training.evaluate.fused_answers`)."""
+    from riskft_pipeline.core.tickets.prompts import (
+        CATEGORICAL_FIELDS,
+        FIELDS,
+        FREE_TEXT_FIELDS,
+        build_messages,
+    )
+    from riskft_pipeline.training import evaluate
+    from riskft_pipeline.training.choose import choose_answers
+    from riskft_pipeline.training.sft import read_split
+
+    predictor = loaded.predictor()
+    if predictor.get("kind") != "ticket-fusion":
+        raise InputError(f"{loaded.uri}: its predictor is {predictor.get('kind')!r}, not a ticket predictor")
+    specs = {f: predictor["fields"][f] for f in CATEGORICAL_FIELDS}
+    train = read_split(loaded.predictor_dir / TRAIN_SPLIT_FILE)
+    prompts = [build_messages(t) for t in texts]
+    tabular = evaluate.fit_tabular(train, {"new": prompts}, loaded.train_setting("seed", 0))
+    for f, spec in specs.items():
+        if list(tabular[f][0]) != list(spec["labels"]):
+            raise InputError(f"{loaded.uri}: the {f} labels refitted from its train.jsonl differ from its "
+                             "predictor's: the files do not belong together")
+    hinted = evaluate.hinted_prompts(train, {"new": prompts}, loaded.train_setting("retrieval_k", 0))["new"]
+    chosen, _ = choose_answers(loaded.model, loaded.tokenizer, hinted, {f: s["labels"] for f, s in specs.items()},
+                               batch_size=batch_size or loaded.eval_setting("batch_size", 16),
+                               max_new_tokens=loaded.eval_setting("max_new_tokens", 96),
+                               progress=_progress("tickets") if progress else None)
+    fused = evaluate.fused_answers(predictor, chosen, {f: tabular[f][1]["new"] for f in CATEGORICAL_FIELDS})
+    rows = []
+    for c, (answer, conf) in zip(chosen, fused, strict=True):
+        review = [f for f, spec in specs.items()
+                  if spec["review"]["threshold"] is None or conf[f] < spec["review"]["threshold"]]
+        rows.append({**{f"pred_{f}": answer.get(f) for f in FIELDS},
+                     **{f"conf_{f}": round(conf[f], 4) for f in CATEGORICAL_FIELDS},
+                     **{f"conf_{f}": c.free_text_conf for f in FREE_TEXT_FIELDS},
+                     "valid_json": True, "needs_review": bool(review), "review_fields": ",".join(review)})
+    return _frame(rows, ticket_columns(loaded))
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Column by column, so a missing value stays None (JSON null), not NaN, in a text column."""
+    return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object if c.startswith("pred_") else None)
+                         for c in columns}, columns=columns)
+
+
+def _progress(what: str):
+    import sys
+
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done == total or now - last[0] > 10:
+            last[0] = now
+            print(f"  {what}: {done}/{total}", file=sys.stderr, flush=True)
+    return show
 
 
 def enrich_tickets_file(input_csv: str | Path, out_csv: str | Path, *, model: str = DEFAULT_MODELS["tickets"],
@@ -199,12 +339,14 @@ def enrich_tickets_file(input_csv: str | Path, out_csv: str | Path, *, model: st
     read = read_ticket_csv(input_csv, require_labels=False)
     good, quarantine = split_tickets(read)
     loaded = loaded or load_model(model, tracking_uri=tracking_uri)
-    preds = predict_tickets(loaded, good, batch_size=batch_size, progress=progress) if len(good) else \
-        pd.DataFrame(columns=[*(f"pred_{f}" for f in FIELDS), *(f"conf_{f}" for f in FIELDS), "valid_json"])
+    preds = predict_tickets(loaded, good, batch_size=batch_size, progress=progress)
     out = pd.concat([good, preds], axis=1).assign(**loaded.provenance())
     summary = _write_outputs(out, quarantine, Path(input_csv), Path(out_csv), read.raw_rows, loaded, t0)
+    summary["predictor"] = "shipped" if loaded.predictor() is not None else "adapter"
     summary["valid_json_rate"] = float(preds["valid_json"].mean()) if len(preds) else None
     summary["mean_confidence"] = {f: _mean(preds[f"conf_{f}"]) for f in FIELDS}
+    if "needs_review" in preds:
+        summary["needs_review_rate"] = float(preds["needs_review"].mean()) if len(preds) else None
     return summary
 
 
@@ -239,31 +381,38 @@ def split_changes(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
 
 def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int | None = None,
                     justify: bool = True, progress: bool = True) -> pd.DataFrame:
-    """Tier, score and tier probabilities (one forward pass), and optionally a checked justification."""
+    """Tier, shipped score, adapter score and tier probabilities (one forward pass), and optionally a checked
+    justification, for each change of ``typed`` (the 14 metrics as numbers; see the module docstring)."""
     from riskft_pipeline.core.risk.examples import load_context
     from riskft_pipeline.core.risk.faithful import check_faithful
     from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, build_messages, parse_answer
     from riskft_pipeline.core.risk.tiers import tiers_from_scores
-    from riskft_pipeline.training.evaluate_risk import tier_scores
+    from riskft_pipeline.training.evaluate_risk import shipped_scores, tier_scores
     from riskft_pipeline.training.infer import choice_probabilities, generate
 
     if loaded.context_dir is None:
         raise InputError(f"{loaded.uri} carries no risk context (history_stats.json): is it a change-risk model?")
+    predictor = loaded.predictor()
+    if predictor is not None and predictor.get("kind") != "risk-fusion":
+        raise InputError(f"{loaded.uri}: its predictor is {predictor.get('kind')!r}, not a change-risk predictor")
     stats, _ = load_context(loaded.context_dir)
+    typed = typed.reset_index(drop=True)
     rows = typed.to_dict("records")
     messages = [build_messages(r, stats) for r in rows]
     bs = batch_size or loaded.eval_setting("batch_size", 16)
     probs = choice_probabilities(loaded.model, loaded.tokenizer, messages, TIERS, answer_prefix=ANSWER_PREFIX,
-                                 batch_size=bs, progress=progress)
-    scores = tier_scores(probs)
+                                 batch_size=bs, progress=progress).reshape(len(rows), len(TIERS))
+    adapter = tier_scores(probs)
     cuts_file = loaded.context_dir / "tier_cuts.json"
-    if cuts_file.is_file():  # registered by riskft: the score bands its evaluation reported
-        tiers = tiers_from_scores(scores, json.loads(cuts_file.read_text(encoding="utf-8")))
-    else:  # a local adapter folder: no evaluation travels with it, so the most probable tier
-        tiers = [TIERS[i] for i in probs.argmax(axis=1)]
-    out = pd.DataFrame({"risk_tier": tiers,
-                        "risk_score": scores,
-                        **{f"p_{t}": probs[:, k] for k, t in enumerate(TIERS)}})
+    if predictor is not None:  # the shipped predictor: fused score, banded by the cuts fitted on it
+        scores = shipped_scores(predictor, adapter, typed)
+        tiers = tiers_from_scores(scores, predictor["tier_cuts"])
+    elif cuts_file.is_file():  # an adapter-only registered model: the bands its evaluation reported
+        scores, tiers = adapter, tiers_from_scores(adapter, json.loads(cuts_file.read_text(encoding="utf-8")))
+    else:  # a bare adapter folder: no evaluation travels with it, so the most probable tier
+        scores, tiers = adapter, [TIERS[i] for i in probs.argmax(axis=1)]
+    out = pd.DataFrame({"risk_tier": list(tiers), "risk_score": scores,
+                        **{f"p_{t}": probs[:, k] for k, t in enumerate(TIERS)}, "adapter_score": adapter})
     if justify:
         texts = generate(loaded.model, loaded.tokenizer, messages, batch_size=bs,
                          max_new_tokens=loaded.eval_setting("max_new_tokens", 96), progress=progress)

@@ -7,7 +7,10 @@ re-hashes the recorded files that still exist.
 
 Tag schema on a version (all strings):
 
-- ``riskft.file.<role>.path`` / ``riskft.file.<role>.sha256`` for ``input``, ``split.<name>`` and any extra role
+- ``riskft.file.<role>.path`` / ``riskft.file.<role>.sha256`` for ``input``, ``split.<name>`` and any extra role;
+  the shipped predictor's files logged with the model are roles ``predictor`` (``predictor.json``) and, for tickets,
+  ``predictor.train`` (the training split it refits from), with path ``artifact:predictor/<file>`` (inside the
+  version's model artifacts, which is where :func:`verify_lineage` re-hashes them from)
 - ``riskft.test_split.name`` / ``riskft.test_split.sha256``: the split the primary metric was measured on
 - ``riskft.dagster_run_id``, ``riskft.data_version.<asset>``
 - ``riskft.git.commit`` (``unknown`` outside a git checkout or before the first commit) / ``riskft.git.dirty``
@@ -40,6 +43,7 @@ STATUS = "riskft.status"
 FILE_PREFIX = "riskft.file."
 GATE_PREFIX = "riskft.gate."
 RECIPE_ARTIFACT = "recipe/recipe.json"
+ARTIFACT_PATH_PREFIX = "artifact:"  # a recorded file that lives in the version's model artifacts, not on a disk
 
 
 # --- git ---------------------------------------------------------------------------------------------------------
@@ -85,7 +89,12 @@ def _file_entry(role: str, entry: Any) -> dict[str, str]:
         entry = {"path": entry}
     if not isinstance(entry, Mapping) or not (entry.get("path") or entry.get("sha256")):
         raise InputError(f"lineage {role!r}: expected a path or {{'path', 'sha256'}}, got {entry!r}")
-    path = str(Path(entry["path"]).expanduser().resolve()) if entry.get("path") else ""
+    path = str(entry.get("path") or "")
+    if path.startswith(ARTIFACT_PATH_PREFIX):
+        if not entry.get("sha256"):
+            raise InputError(f"lineage {role!r}: a model artifact ({path}) needs its sha256")
+        return {"path": path, "sha256": str(entry["sha256"])}
+    path = str(Path(path).expanduser().resolve()) if path else ""
     sha = entry.get("sha256")
     if not sha:
         if not path or not Path(path).is_file():
@@ -254,17 +263,40 @@ def _float_or_none(text: str | None) -> float | None:
 
 def verify_lineage(lineage: Mapping[str, Any]) -> list[dict[str, str | None]]:
     """Re-hash every recorded file: ``[{role, path, expected, actual, status}]`` with status ``ok``, ``mismatch``
-    or ``missing`` (the file is gone: nothing to compare, not a failure by itself)."""
+    or ``missing`` (the file is gone: nothing to compare, not a failure by itself). Files recorded as model
+    artifacts (``artifact:…``) are read from the version's artifacts in the registry (``lineage["model_uri"]``)."""
     results = []
     for role, entry in sorted((lineage.get("files") or {}).items()):
         path, expected = entry.get("path") or "", entry.get("sha256")
-        if not path or not Path(path).is_file():
+        if path.startswith(ARTIFACT_PATH_PREFIX):
+            actual = _artifact_sha256(lineage.get("model_uri"), path.removeprefix(ARTIFACT_PATH_PREFIX))
+        elif path and Path(path).is_file():
+            actual = sha256_file(path)
+        else:
+            actual = None
+        if actual is None:
             results.append({"role": role, "path": path, "expected": expected, "actual": None, "status": "missing"})
             continue
-        actual = sha256_file(path)
         status = "ok" if actual == expected else "mismatch"
         results.append({"role": role, "path": path, "expected": expected, "actual": actual, "status": status})
     return results
+
+
+def _artifact_sha256(model_uri: str | None, relative: str) -> str | None:
+    """sha256 of ``<model_uri>/artifacts/<relative>`` as stored in the registry; None when it cannot be read."""
+    import tempfile
+
+    import mlflow.artifacts
+
+    if not model_uri:
+        return None
+    with tempfile.TemporaryDirectory(prefix="riskft-verify-") as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=f"{model_uri}/artifacts/{relative}",
+                                                        dst_path=tmp)
+        except (MlflowException, OSError):
+            return None
+        return sha256_file(local) if Path(local).is_file() else None
 
 
 def has_mismatch(verification: list[Mapping[str, Any]]) -> bool:

@@ -1,12 +1,18 @@
-"""The registered model as an MLflow pyfunc: base model + LoRA adapter in, a DataFrame of parsed answers out.
+"""The registered model as an MLflow pyfunc: the shipped predictor (LoRA adapter + its tabular half) in, the same
+DataFrame that ``riskft enrich`` writes out.
 
-Only the adapter is logged (a few MB). The base weights are resolved at load time from the identity the adapter
-records (``riskft_adapter.json``): the offline default from the local cache (converted once), or a local / cached HF
-folder; never from the network. ``mlflow.pyfunc.load_model("models:/ticket-extractor@champion")`` therefore works on
-any machine with this package installed and the base available.
+Logged: the adapter (a few MB) and, as artifacts beside it, ``predictor/`` (``predictor.json``; for tickets also the
+training split ``train.jsonl`` that TF-IDF + LR is refitted from) and, for change risk, ``risk_context/``. The base
+weights are resolved at load time from the identity the adapter records (``riskft_adapter.json``): the offline default
+from the local cache (converted once), or a local / cached HF folder; never from the network.
+``mlflow.pyfunc.load_model("models:/ticket-extractor@champion")`` therefore works on any machine with this package
+installed and the base available.
 
-The task-specific part is small: a subclass turns the input frame into chat messages and the model's outputs into
-columns (:meth:`_AdapterModel.predict_frame`); a models-from-code file in ``model_code/`` names it for MLflow.
+Prediction is enrichment's, not a copy of it: :meth:`load_context` builds an :class:`riskft_pipeline.enrich.LoadedModel`
+from the artifacts and :meth:`predict` calls :func:`riskft_pipeline.enrich.predict_ticket_texts` /
+:func:`riskft_pipeline.enrich.predict_changes` (columns: see :mod:`riskft_pipeline.enrich`). A model registered
+without a predictor (an adapter-only version) answers with the adapter alone, as enrichment does. A models-from-code
+file in ``model_code/`` names the class for MLflow.
 """
 
 from __future__ import annotations
@@ -22,23 +28,24 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.tickets.prompts import FIELDS
 
 INPUT_COLUMNS = ("text", "short_description", "content", "customer", "agent")
 _REQUIREMENTS = ("mlflow", "torch", "transformers", "peft", "accelerate", "safetensors", "pandas", "numpy")
 
 
 class _AdapterModel(mlflow.pyfunc.PythonModel):
-    """Loads base + adapter once (``load_context``); ``model_config`` carries ``batch_size`` / ``max_new_tokens``
-    (the recipe's eval section at registration; override with ``load_model(..., model_config=...)``)."""
+    """Loads base + adapter and the predictor files once (``load_context``); ``model_config`` may override the
+    recipe's eval ``batch_size`` / ``max_new_tokens`` (registration logs them; ``load_model(..., model_config=...)``)."""
 
     def load_context(self, context) -> None:
-        from riskft_pipeline.training.infer import load_for_inference
+        from riskft_pipeline.enrich import load_adapter
 
-        config = dict(context.model_config or {})
-        self.batch_size = int(config.get("batch_size", 16))
-        self.max_new_tokens = int(config.get("max_new_tokens", 96))
-        self.model, self.tokenizer = load_for_inference(Path(context.artifacts["adapter"]))
+        artifacts = dict(context.artifacts or {})
+        predictor = Path(artifacts["predictor"]) if artifacts.get("predictor") else None
+        context_dir = Path(artifacts["risk_context"]) if artifacts.get("risk_context") else None
+        config = {k: v for k, v in dict(context.model_config or {}).items() if k in ("batch_size", "max_new_tokens")}
+        self.loaded = load_adapter(Path(artifacts["adapter"]), name="pyfunc", version="", uri="pyfunc",
+                                   context_dir=context_dir, predictor_dir=predictor, settings=config)
 
     # no type hint on model_input: MLflow would try (and fail) to derive a schema from it; the signature says it
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -50,7 +57,8 @@ class _AdapterModel(mlflow.pyfunc.PythonModel):
 
 
 class TicketExtractorModel(_AdapterModel):
-    """Ticket text → the six fields (null where unknown) + ``valid_json``.
+    """Ticket text → :func:`riskft_pipeline.enrich.predict_ticket_texts`: ``pred_<field>``, ``conf_<field>``,
+    ``valid_json`` and, with the shipped predictor, ``needs_review`` / ``review_fields``.
 
     Input columns: ``text``, or ``short_description`` + ``content`` (as in the export; other columns are ignored
     except ``customer``/``agent``, whose names are redacted from the text too). Text is PII-redacted and escaped
@@ -58,16 +66,9 @@ class TicketExtractorModel(_AdapterModel):
     """
 
     def predict_frame(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-        from riskft_pipeline.core.tickets.prompts import build_messages, parse_answer
-        from riskft_pipeline.training.infer import generate
+        from riskft_pipeline.enrich import predict_ticket_texts
 
-        texts = redacted_texts(frame)
-        outputs = generate(self.model, self.tokenizer, [build_messages(t) for t in texts],
-                           batch_size=self.batch_size, max_new_tokens=self.max_new_tokens, progress=False)
-        parsed = [parse_answer(o) for o in outputs]
-        result = pd.DataFrame([p or dict.fromkeys(FIELDS) for p in parsed], columns=list(FIELDS), dtype=object)
-        result["valid_json"] = [p is not None for p in parsed]
-        return result
+        return predict_ticket_texts(self.loaded, redacted_texts(frame), progress=False)
 
 
 def ticket_texts(frame: pd.DataFrame) -> list[str]:
@@ -93,38 +94,20 @@ def redacted_texts(frame: pd.DataFrame) -> list[str]:
 
 
 class ChangeRiskModel(_AdapterModel):
-    """Change metrics → ``risk`` (most probable tier), ``score`` = P(high) + 0.5·P(medium) (the ranking score, from
-    one forward pass), ``p_low``/``p_medium``/``p_high``; with ``params={"justify": True}`` also a generated
-    ``justification``.
+    """Change metrics → :func:`riskft_pipeline.enrich.predict_changes`: ``risk_tier``, ``risk_score`` (the shipped,
+    fused score), ``p_low``/``p_medium``/``p_high`` and ``adapter_score``; with ``params={"justify": True}`` also a
+    generated ``justification`` and ``justification_faithful``.
 
     Input columns: the k change metrics (:data:`riskft_pipeline.core.risk.features.FEATURES`), optionally
     ``message`` and ``diff_summary``. The prompt compares each change with the training period, so the statistics
     and tier definition of the training data travel with the model (artifact ``risk_context``).
     """
 
-    def load_context(self, context) -> None:
-        from riskft_pipeline.core.risk.examples import load_context as load_risk_context
-
-        super().load_context(context)
-        self.score_batch_size = int((context.model_config or {}).get("score_batch_size", 32))
-        self.stats, self.tiers = load_risk_context(context.artifacts["risk_context"])
-
     def predict_frame(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-        from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, build_messages, parse_answer
-        from riskft_pipeline.training.infer import choice_probabilities, generate
+        from riskft_pipeline.enrich import predict_changes
 
-        messages = [build_messages(row, self.stats) for _, row in checked_changes(frame).iterrows()]
-        probs = choice_probabilities(self.model, self.tokenizer, messages, TIERS, answer_prefix=ANSWER_PREFIX,
-                                     batch_size=self.score_batch_size)
-        result = pd.DataFrame(probs, columns=[f"p_{t}" for t in TIERS])
-        result.insert(0, "risk", [TIERS[i] for i in probs.argmax(axis=1)] if len(probs) else [])
-        result.insert(1, "score", probs[:, 2] + 0.5 * probs[:, 1])
-        if params.get("justify"):
-            texts = generate(self.model, self.tokenizer, messages, batch_size=self.batch_size,
-                             max_new_tokens=self.max_new_tokens, progress=False)
-            answers = [parse_answer(t) for t in texts]
-            result["justification"] = [a["justification"] if a else None for a in answers]
-        return result
+        return predict_changes(self.loaded, checked_changes(frame), justify=bool(params.get("justify")),
+                               progress=False)
 
 
 def checked_changes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -155,16 +138,23 @@ def model_code_path(task: str) -> Path:
 
 
 def model_signature(task: str) -> ModelSignature:
-    """Tickets — input: optional columns (either text form; names to redact); output: the fields + ``valid_json``.
+    """Tickets — input: optional columns (either text form; names to redact); output: enrichment's ticket columns.
     Risk — input checked by :func:`checked_changes` (metrics arrive as ints or floats); a ``justify`` param."""
+    from riskft_pipeline.core.tickets.prompts import FIELDS
+
     if task == "risk":
-        outputs = Schema([ColSpec("string", "risk"), ColSpec("double", "score"),
+        outputs = Schema([ColSpec("string", "risk_tier"), ColSpec("double", "risk_score"),
                           *(ColSpec("double", f"p_{t}") for t in ("low", "medium", "high")),
-                          ColSpec("string", "justification", required=False)])
+                          ColSpec("double", "adapter_score"),
+                          ColSpec("string", "justification", required=False),
+                          ColSpec("boolean", "justification_faithful", required=False)])
         return ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([ParamSpec("justify", "boolean",
                                                                                             False)]))
     inputs = Schema([ColSpec("string", name, required=False) for name in INPUT_COLUMNS])
-    outputs = Schema([*(ColSpec("string", f, required=False) for f in FIELDS), ColSpec("boolean", "valid_json")])
+    outputs = Schema([*(ColSpec("string", f"pred_{f}", required=False) for f in FIELDS),
+                      *(ColSpec("double", f"conf_{f}", required=False) for f in FIELDS),
+                      ColSpec("boolean", "valid_json"), ColSpec("boolean", "needs_review", required=False),
+                      ColSpec("string", "review_fields", required=False)])
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 

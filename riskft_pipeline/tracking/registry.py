@@ -7,7 +7,9 @@ Order of operations (what makes a failure safe):
    champion's adapter from the registry and evaluate it on the candidate's test split (:func:`reevaluate_champion`);
    a champion that cannot be fetched or evaluated is recorded as such, never an error;
 3. clean up versions of this run left half-made by an earlier failed attempt;
-4. log the adapter (adapter only, never the base weights) as a pyfunc model in the run;
+4. log the shipped predictor as a pyfunc model in the run: the adapter (never the base weights) and the files of its
+   tabular half (``predictor/``: ``predictor.json`` and, for tickets, the training split; see
+   :func:`_task_artifacts`), whose hashes the version's lineage records;
 5. create the version with ``riskft.status=registering`` and wait until it is READY with its artifacts listable;
 6. under a lock, compare with the current champion (:func:`decide`; the champion is re-evaluated again here only if
    it changed since step 2), record the decision on the version (tags, description) and the run;
@@ -39,7 +41,7 @@ from mlflow.exceptions import MlflowException
 from riskft_pipeline import paths
 from riskft_pipeline.core.adapter_files import read_adapter_meta
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.files import file_lock
+from riskft_pipeline.core.files import file_lock, sha256_file
 from riskft_pipeline.tracking.client import (
     TrackingError,
     configure,
@@ -49,6 +51,7 @@ from riskft_pipeline.tracking.client import (
     is_missing,
 )
 from riskft_pipeline.tracking.lineage import (
+    ARTIFACT_PATH_PREFIX,
     GATE_PREFIX,
     STATUS,
     base_model_tags,
@@ -126,6 +129,7 @@ def register_adapter(
         raise InputError(f"{adapter_dir} was trained for task {meta['task']!r}, not {task!r}")
     extra = _task_artifacts(task, lineage, context_dir, report)
     metric_name, value = read_primary_metric(report, primary_metric)
+    lineage = _with_artifact_files(lineage, extra)
     tags = _version_tags(meta, report, (metric_name, value), lineage, task, higher_is_better)
     uri = configure(tracking_uri)
     client = get_client(uri)
@@ -371,30 +375,96 @@ def _gate_lock():
 
 RISK_CONTEXT_FILES = ("history_stats.json", "tier_definition.json")
 TIER_CUTS_FILE = "tier_cuts.json"
+PREDICTOR_ARTIFACT = "predictor"
+PREDICTOR_FILE = "predictor.json"
+TRAIN_SPLIT_FILE = "train.jsonl"
+PREDICTOR_KINDS = {"tickets": "ticket-fusion", "risk": "risk-fusion"}
+#: lineage roles of the predictor artifact's files (their paths are ``artifact:<artifact>/<file>``)
+PREDICTOR_ROLES = {PREDICTOR_FILE: "predictor", TRAIN_SPLIT_FILE: "predictor.train"}
 
 
 def _task_artifacts(task: str, lineage: Mapping[str, Any], context_dir: str | Path | None,
                     report: Mapping[str, Any] | None = None) -> dict[str, list[Path]]:
-    """Files besides the adapter that the task's model needs at load time, by artifact name; for risk, also the
-    predicted-tier cut points that the evaluation fitted on validation scores (``tier_cuts.json``)."""
+    """Files besides the adapter that the task's model needs at load time, by artifact name.
+
+    - ``predictor`` (when the report carries the shipped predictor, ``report["predictor"]``): ``predictor.json``,
+      and for tickets the training split ``train.jsonl`` the TF-IDF + LR half is refitted from (deterministically)
+      at load time; it must be the split the evaluation read (its sha256 is checked against ``report["data"]``).
+    - ``risk_context`` (risk): ``history_stats.json`` and ``tier_definition.json`` from the prepared data folder;
+      for a report without a predictor (an adapter-only model), also the tier cut points on the adapter score
+      (``tier_cuts.json``). With a predictor the cut points are its ``tier_cuts``, on the fused score.
+    """
+    report = report or {}
+    predictor = report.get("predictor")
+    artifacts: dict[str, list[Path]] = {}
+    if predictor is None and report.get("shipped") not in (None, "model"):
+        raise InputError(f"the report's shipped predictor is {report['shipped']!r} but the report carries no "
+                         "'predictor' to register with the adapter")
+    if predictor is not None:
+        artifacts[PREDICTOR_ARTIFACT] = _predictor_files(task, lineage, report)
     if task != "risk":
-        return {}
+        return artifacts
     if context_dir is None:
-        test = (lineage.get("splits") or {}).get(lineage.get("test_split", "test"))
-        path = test.get("path") if isinstance(test, Mapping) else test
-        if not path:
-            raise InputError("risk registration needs context_dir (the prepared data folder) or a test split path")
-        context_dir = Path(path).parent
+        context_dir = _split_path(lineage, lineage.get("test_split", "test")).parent
     files = [Path(context_dir) / name for name in RISK_CONTEXT_FILES]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise InputError(f"risk model context missing: {', '.join(missing)} (written by `riskft risk prepare`)")
-    cuts = (report or {}).get("tier_cuts")
-    if cuts:
-        cuts_file = Path(tempfile.mkdtemp(prefix="riskft-cuts-")) / TIER_CUTS_FILE  # a few bytes; the OS reaps /tmp
-        cuts_file.write_text(json.dumps(dict(cuts), indent=2), encoding="utf-8")
-        files.append(cuts_file)
-    return {"risk_context": files}
+    cuts = report.get("tier_cuts")
+    if cuts and predictor is None:
+        files.append(_staged_json(TIER_CUTS_FILE, dict(cuts)))
+    artifacts["risk_context"] = files
+    return artifacts
+
+
+def _split_path(lineage: Mapping[str, Any], name: str) -> Path:
+    entry = (lineage.get("splits") or {}).get(name)
+    path = entry.get("path") if isinstance(entry, Mapping) else entry
+    if not path:
+        raise InputError(f"registration needs the {name} split's path in the lineage (or, for risk, context_dir)")
+    return Path(path)
+
+
+def _staged_json(name: str, data: Any) -> Path:
+    """``data`` as ``name`` in a fresh temporary folder (a few KB; the OS reaps /tmp)."""
+    path = Path(tempfile.mkdtemp(prefix="riskft-artifact-")) / name
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+def _predictor_files(task: str, lineage: Mapping[str, Any], report: Mapping[str, Any]) -> list[Path]:
+    predictor = report["predictor"]
+    kind = predictor.get("kind") if isinstance(predictor, Mapping) else None
+    if kind != PREDICTOR_KINDS[task]:
+        raise InputError(f"the report's predictor is of kind {kind!r}, not {PREDICTOR_KINDS[task]!r} ({task})")
+    files = [_staged_json(PREDICTOR_FILE, dict(predictor))]
+    if task == "tickets":
+        train = _split_path(lineage, "train")
+        if not train.is_file():
+            raise InputError(f"the training split {train} is gone: the ticket predictor's TF-IDF + LR half is "
+                             "refitted from it at load time")
+        evaluated = (report.get("data") or {}).get("train")
+        if evaluated and sha256_file(train) != evaluated:
+            raise InputError(f"{train} is not the training split the evaluation read (sha256 {evaluated[:12]}): "
+                             "the registered predictor would not reproduce the evaluated one")
+        if train.name != TRAIN_SPLIT_FILE:
+            staged = Path(tempfile.mkdtemp(prefix="riskft-artifact-")) / TRAIN_SPLIT_FILE
+            shutil.copy2(train, staged)
+            train = staged
+        files.append(train)
+    return files
+
+
+def _with_artifact_files(lineage: Mapping[str, Any], artifacts: Mapping[str, list[Path]]) -> dict[str, Any]:
+    """``lineage`` plus the predictor's files as roles ``predictor`` / ``predictor.train``, each with the sha256 of
+    the bytes logged and an ``artifact:`` path that :func:`~riskft_pipeline.tracking.lineage.verify_lineage`
+    re-hashes from the registered version."""
+    files = artifacts.get(PREDICTOR_ARTIFACT)
+    if not files:
+        return dict(lineage)
+    roles = {PREDICTOR_ROLES[f.name]: {"path": f"{ARTIFACT_PATH_PREFIX}{PREDICTOR_ARTIFACT}/{f.name}",
+                                       "sha256": sha256_file(f)} for f in files}
+    return {**lineage, "files": {**(lineage.get("files") or {}), **roles}}
 
 
 def read_primary_metric(report: Mapping[str, Any], expected: str) -> tuple[str, float]:
@@ -418,7 +488,8 @@ def read_primary_metric(report: Mapping[str, Any], expected: str) -> tuple[str, 
 def log_adapter_model(run_id: str, adapter_dir: Path, meta: Mapping[str, Any], task: str,
                       extra: Mapping[str, list[Path]] | None = None):
     """Log the adapter folder (top-level files only: weights, tokenizer, generation config, riskft_adapter.json;
-    never pickles or checkpoints) and the task's ``extra`` files as a pyfunc model of the run. The base weights are
+    never pickles or checkpoints) and the task's ``extra`` files (the predictor, the risk context) as a pyfunc model
+    of the run. The base weights are
     not logged: the model loads them at load time from the identity recorded in ``riskft_adapter.json`` and in the
     model's metadata."""
     from riskft_pipeline.tracking.pyfunc import model_code_path, model_signature, pip_requirements

@@ -1,7 +1,7 @@
 """Turn ``models:/name@alias`` or ``models:/name/3`` into a concrete version and its files on disk.
 
-Enrichment reads the adapter directly (it needs per-token probabilities, which the pyfunc's DataFrame output does not
-carry), so it asks for the registered version's artifacts rather than a loaded pyfunc. The alias is resolved once,
+Enrichment loads the registered version's artifacts itself (the adapter, the risk context and the shipped predictor's
+other part, ``predictor/``) rather than a pyfunc; the pyfunc runs the same prediction functions on the same files. The alias is resolved once,
 here, so every enriched row can record the exact version that produced it.
 
 Downloads are cached under ``.riskft/models/registry/<name>/<version>-<run id>/``: a version's artifacts never
@@ -32,6 +32,7 @@ class ModelFiles:
     adapter_dir: Path
     context_dir: Path | None  # the risk model's history_stats.json + tier_definition.json
     task: str | None
+    predictor_dir: Path | None = None  # predictor.json (+ the ticket model's train.jsonl): the shipped predictor
 
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -71,5 +72,7 @@ def fetch_model(model_uri: str, *, tracking_uri: str | None = None) -> ModelFile
     if not adapter.is_dir():
         raise InputError(f"{name} version {mv.version} has no adapter artifact (not registered by riskft?)")
     context = folder / "artifacts" / "risk_context"
+    predictor = folder / "artifacts" / "predictor"
     return ModelFiles(name=name, version=str(mv.version), uri=f"models:/{name}/{mv.version}", adapter_dir=adapter,
-                      context_dir=context if context.is_dir() else None, task=(mv.tags or {}).get("riskft.task"))
+                      context_dir=context if context.is_dir() else None, task=(mv.tags or {}).get("riskft.task"),
+                      predictor_dir=predictor if (predictor / "predictor.json").is_file() else None)
