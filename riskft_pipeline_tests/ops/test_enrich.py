@@ -142,22 +142,42 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def _ticket_predictor(train_jsonl: Path) -> dict:
+    """A shipped ticket predictor for the adapter: the training labels (as the evaluation derives them), equal
+    weights, and review thresholds that make ``subcategory`` always need review and no other field ever."""
+    from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS
+    from riskft_pipeline.training.evaluate import fit_tabular
+    from riskft_pipeline.training.sft import read_split
+
+    labels = fit_tabular(read_split(train_jsonl), {}, 0)
+    return {"kind": "ticket-fusion",
+            "fields": {f: {"labels": labels[f][0], "weight": 0.5,
+                           "review": {"threshold": None if f == "subcategory" else 0.0}} for f in CATEGORICAL_FIELDS}}
+
+
 @pytest.mark.slow
 def test_enrich_tickets_cli_with_the_champion(ddp_run, mlflow_uri, tmp_path, one_thread, monkeypatch):
-    """`riskft enrich tickets` on the registered champion: fields, confidences, version on every row, redaction
-    before the model, quarantine beside the output, formula cells escaped."""
-    from riskft_pipeline.training import infer
+    """`riskft enrich tickets` on the registered champion (the shipped predictor: adapter + TF-IDF/LR): fields,
+    fused confidences, review flags, version on every row, redaction before the model, quarantine beside the output,
+    formula cells escaped."""
+    from riskft_pipeline.core.files import sha256_file
+    from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS
+    from riskft_pipeline.training import choose
 
     adapter = ddp_run["out"] / "adapter"
     assert adapter.is_dir(), ddp_run["stderr"][-2000:]
-    reg = helpers.register(adapter, helpers.tickets_recipe(), ddp_run["data"])
+    train = ddp_run["data"] / "train.jsonl"
+    predictor = _ticket_predictor(train)
+    reg = helpers.register(adapter, helpers.tickets_recipe(), ddp_run["data"],
+                           report_extra={"shipped": "fused", "predictor": predictor,
+                                         "data": {"train": sha256_file(train)}})
     assert reg["promoted"]
 
     prompts: list[str] = []
-    real = infer.generate_with_scores
-    monkeypatch.setattr(infer, "generate_with_scores",
-                        lambda model, tok, messages, **kw: prompts.extend(m[-1]["content"] for m in messages)
-                        or real(model, tok, messages, **kw))
+    real = choose.choose_answers
+    monkeypatch.setattr(choose, "choose_answers",
+                        lambda model, tok, messages, labels, **kw: prompts.extend(m[-1]["content"] for m in messages)
+                        or real(model, tok, messages, labels, **kw))
     parser = argparse.ArgumentParser()
     enrich.add_enrich_parser(parser.add_subparsers(dest="command"))
     out = tmp_path / "enriched.csv"
@@ -175,14 +195,13 @@ def test_enrich_tickets_cli_with_the_champion(ddp_run, mlflow_uri, tmp_path, one
     assert set(df["model_version"]) == {reg["version"]}
     assert df.loc[1, "short_description"].startswith("'="), "formula cells are escaped"
     assert {f"pred_{f}" for f in FIELDS} | {f"conf_{f}" for f in FIELDS} <= set(df.columns)
-    for _, row in df.iterrows():
-        confs = [row[f"conf_{f}"] for f in FIELDS]
-        if row["valid_json"] == "True":
-            present = [float(c) for c in confs if c != ""]
-            assert present and all(0.0 < c <= 1.0 for c in present)
-        else:
-            assert all(c == "" for c in confs)
-    assert (df["valid_json"] == "True").any(), "the tiny trained adapter answers in JSON for most tickets"
+    assert set(df["valid_json"]) == {"True"}, "the answer JSON is assembled by code"
+    for f in CATEGORICAL_FIELDS:
+        labels = {"" if v is None else v for v in predictor["fields"][f]["labels"]}
+        assert set(df[f"pred_{f}"]) <= labels, f"{f}: chosen among the training labels"
+        conf = df[f"conf_{f}"].astype(float)
+        assert conf.between(0.0, 1.0).all() and (conf.round(4) == conf).all(), "fused probability, 4 decimals"
+    assert set(df["needs_review"]) == {"True"} and set(df["review_fields"]) == {"subcategory"}
     quarantine = pd.read_csv(tmp_path / "enriched.quarantine.csv", dtype=str)
     assert list(quarantine["number"]) == ["INC9000003"] and list(quarantine["reason"]) == ["missing text"]
 
@@ -193,20 +212,30 @@ def test_enrich_changes_with_tier_score_and_justification(mlflow_uri, tmp_path, 
 
     data = tmp_path / "risk_data"
     prepare_risk(paths.embedded_data_dir() / "changes.csv", data)
+    from riskft_pipeline.core.risk.baselines import fit_logreg, logreg_scores
+
     recipe = helpers.risk_recipe()
-    # cut points below every possible score: a model that honours its registered tier_cuts.json says "high" for
-    # every change, which the most probable tier of a barely trained adapter never would
+    # the shipped predictor: adapter score and logistic regression, fused (here half and half on raw scores); cut
+    # points below every possible fused score: a model that honours its registered predictor's tier_cuts says
+    # "high" for every change, which the most probable tier of a barely trained adapter never would
+    clean = pd.read_parquet(data / "clean.parquet")
     cuts = {"low_below": -1.0, "high_from": -0.5, "rule": "test"}
+    predictor = {"kind": "risk-fusion", "tabular": fit_logreg(clean[clean["split"] == "train"]),
+                 "fusion": {"weight": 0.5, "mean_model": 0.0, "sd_model": 1.0, "mean_tab": 0.0, "sd_tab": 1.0,
+                            "val_auc": 0.5}, "tier_cuts": cuts}
     reg = helpers.register(helpers.lora_adapter(tmp_path / "risk_adapter", recipe), recipe, data,
-                           report_extra={"tier_cuts": cuts})
+                           report_extra={"tier_cuts": cuts, "shipped": "fused", "predictor": predictor})
 
     out = tmp_path / "changes.enriched.csv"
     summary = enrich.enrich_changes_file(new_changes(tmp_path / "new.csv"), out, progress=False)
     assert (summary["rows_in"], summary["rows_enriched"], summary["rows_quarantined"]) == (4, 3, 1)
     df = pd.read_csv(out)
-    assert set(df["risk_tier"]) == {"high"}, "the tier is the score band under the registered cut points"
+    assert set(df["risk_tier"]) == {"high"}, "the tier is the fused score's band under the predictor's cut points"
     assert df[["p_low", "p_medium", "p_high"]].sum(axis=1).round(6).eq(1).all()
-    assert (df["risk_score"] - (df["p_high"] + 0.5 * df["p_medium"])).abs().max() < 1e-9
+    assert (df["adapter_score"] - (df["p_high"] + 0.5 * df["p_medium"])).abs().max() < 1e-9
+    _, typed, _ = enrich.split_changes(tmp_path / "new.csv")
+    fused = 0.5 * df["adapter_score"] + 0.5 * logreg_scores(predictor["tabular"], typed)
+    assert (df["risk_score"] - fused).abs().max() < 1e-9, "risk_score is the shipped (fused) score"
     assert {"justification", "justification_faithful"} <= set(df.columns)
     assert set(df["model_uri"]) == {f"models:/change-risk/{reg['version']}"}
     assert pd.read_csv(tmp_path / "changes.enriched.quarantine.csv")["reason"].tolist() == ["negative_metric"]

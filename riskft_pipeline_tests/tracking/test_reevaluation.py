@@ -6,6 +6,14 @@ there. (The risk chain's version of this runs through Dagster in ``defs/test_ree
 Two adapters are trained (on A and on B); two more are derived without training, so that each outcome is certain
 by construction rather than by luck: A's weights declared as trained on B (same model → same metric → must not
 move), and A with its LoRA ``B`` matrices zeroed (the bare base, which the trained adapter beats on B → must move).
+
+The metric compared is the shipped (fused) predictor's. Both sides refit TF-IDF + LR on split B's training tickets and
+choose their fusion weights on B's four validation tickets, where the tiny adapters earn no weight: their categorical
+answers are TF-IDF + LR's, identical. What separates them is the adapter's own part, the free-text fields: the bare
+base fills in none (it answers null after the answer prefix), the trained adapter copies ``software_system``. Until
+the free text was generated after re-writing the last answer tokens, no adapter filled it in either (the token
+boundary after ``"software_system":`` was one training never showed), both scored .625 and the candidate could not be
+promoted; the precondition below names that case instead of letting the gate assertion fail obscurely.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from riskft_pipeline import workflows
 from riskft_pipeline.core.adapter_files import RUN_INFO, read_run_info
 from riskft_pipeline.core.config import load_recipe
 from riskft_pipeline.core.files import sha256_file
+from riskft_pipeline.core.tickets.prompts import FREE_TEXT_FIELDS
 from riskft_pipeline.paths import configs_dir, embedded_data_dir
 from riskft_pipeline.tracking.runs import start_training_run
 from riskft_pipeline_tests.conftest import head_csv
@@ -142,6 +151,9 @@ def test_champion_reevaluated_on_the_new_split_loses_the_alias_to_a_better_candi
     assert first["promoted"] and first["version"] == "1"
 
     candidate = _evaluate(adapters["B"])  # retrained on the new split
+    assert any(candidate["fields"][f]["model"]["accuracy"] > 0 for f in FREE_TEXT_FIELDS), (
+        "precondition: the trained adapter fills in a free-text field right (what it adds to the fused predictor "
+        "over the bare base here)")
     result = _register(store, adapters["B"], candidate, tmp_path / "reeval")
     _check_recorded(store, result, splits["B"], tmp_path / "reeval")
     assert result["comparison"]["champion_value"] < candidate["primary_metric"]["value"], result["reason"]
