@@ -144,10 +144,14 @@ def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe
     t0 = time.perf_counter()
     tabular = fit_tabular(train, {"val": prompts_val, "test": prompts}, seed)
     space = {f: tabular[f][0] for f in CATEGORICAL_FIELDS}
-    hinted = hinted_prompts(train, {"test": prompts, "val": prompts_val}, recipe.train.retrieval_k)
+    # the adapter's own training setting, whatever recipe this evaluation runs under (a champion re-evaluated
+    # with a candidate's recipe must still read the prompts it was trained on)
+    retrieval_k = Recipe.model_validate(meta["recipe"]).train.retrieval_k
+    hinted = hinted_prompts(train, {"test": prompts, "val": prompts_val}, retrieval_k)
     timing_tab = round(time.perf_counter() - t0, 2)
     chosen, chosen_val, timing_model = run_choice(adapter_dir, hinted, space, ev, progress)
     predictor = fit_predictor(space, tabular, chosen_val, expected_val)
+    predictor.update({"retrieval_k": retrieval_k, "seed": seed})
     fused = fused_answers(predictor, chosen, {f: tabular[f][1]["test"] for f in CATEGORICAL_FIELDS})
 
     zs_raw, zs_parsed, timing_zs = None, None, None
