@@ -80,13 +80,21 @@ def candidate_logprobs(model, tokenizer, prefix_cache: _PrefixCache, prefix: str
     """Sequence log-probability of each continuation after ``prefix``, one batched pass over the shared cache.
     (Scoring only the candidates with the most probable first tokens was measured and saved nothing: the time goes
     to the prompt and the per-call overhead, not the candidates' tokens.)"""
+
+    return candidate_scores(model, tokenizer, prefix_cache, prefix, continuations)[0]
+
+
+def candidate_scores(model, tokenizer, prefix_cache: _PrefixCache, prefix: str, continuations: Sequence[str]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`candidate_logprobs` and the number of tokens each candidate's score sums over."""
     import torch
 
     full = [encode(tokenizer, prefix + c) for c in continuations]
     shared = min(min(_common_len(full[0], f) for f in full), min(len(f) for f in full) - 1)
     first = torch.log_softmax(prefix_cache.advance(full[0][:shared]), dim=-1)
     scores = np.array([float(first[f[shared]]) for f in full], dtype=np.float64)
-    return scores + _continuation_logprobs(model, tokenizer, prefix_cache, [f[shared:] for f in full], shared)
+    scores += _continuation_logprobs(model, tokenizer, prefix_cache, [f[shared:] for f in full], shared)
+    return scores, np.array([len(f) - shared for f in full], dtype=np.float64)
 
 
 def _continuation_logprobs(model, tokenizer, prefix_cache: _PrefixCache, suffixes: list[list[int]], shared: int
@@ -142,9 +150,14 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                    labels: Mapping[str, Sequence[str | None]], *, batch_size: int = 16, max_new_tokens: int = 48,
-                   progress: Callable[[int, int], None] | None = None) -> tuple[list[ChosenAnswer], dict]:
+                   length_power: float = 0.0, progress: Callable[[int, int], None] | None = None
+                   ) -> tuple[list[ChosenAnswer], dict]:
     """Choose the categorical fields (``labels``: the candidates per field, from training) and generate the free-text
-    ones for every conversation; returns the answers in input order and timings."""
+    ones for every conversation; returns the answers in input order and timings.
+
+    ``length_power``: a candidate's score is its log-probability divided by (its token count) ** power: 0 is the
+    plain sequence probability, which favours short candidates (``null`` is 2 tokens, a group name 6-8); the recipe
+    sets it (``eval.length_power``, chosen on validation tickets)."""
     import torch
 
     from riskft_pipeline.training.infer import generate_from_ids
@@ -162,9 +175,9 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                 if len(cands) == 1:
                     dists[f] = np.ones(1)
                 else:
-                    lp = candidate_logprobs(model, tokenizer, cache, prompt + answer_prefix(chosen, f),
-                                            [candidate_continuation(f, v) for v in cands])
-                    dists[f] = _softmax(lp)
+                    lp, n_tokens = candidate_scores(model, tokenizer, cache, prompt + answer_prefix(chosen, f),
+                                                    [candidate_continuation(f, v) for v in cands])
+                    dists[f] = _softmax(lp / n_tokens ** length_power)
                 chosen[f] = cands[int(np.argmax(dists[f]))] if cands else None
             chosen_all.append(chosen)
             dists_all.append(dists)

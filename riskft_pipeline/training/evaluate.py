@@ -217,7 +217,7 @@ def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: Eva
         report_progress = _progress_printer(f"score {name}") if progress else None
         out[name], timings[name] = choose_answers(model, tokenizer, prompts[name], space,
                                                   batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
-                                                  progress=report_progress)
+                                                  length_power=ev.length_power, progress=report_progress)
     del model
     gc.collect()
     t2 = time.perf_counter()
