@@ -296,8 +296,6 @@ def _shipped_tickets(loaded: LoadedModel, texts: Sequence[str], batch_size: int 
     chosen, _ = choose_answers(loaded.model, loaded.tokenizer, hinted, {f: s["labels"] for f, s in specs.items()},
                                batch_size=batch_size or loaded.eval_setting("batch_size", 16),
                                max_new_tokens=loaded.eval_setting("max_new_tokens", 96),
-                               length_power=float(((loaded.meta.get("recipe") or {}).get("eval") or {})
-                                                  .get("length_power") or 0.0),
                                progress=_progress("tickets") if progress else None)
     fused = evaluate.fused_answers(predictor, chosen, {f: tabular[f][1]["new"] for f in CATEGORICAL_FIELDS})
     rows = []

@@ -70,8 +70,6 @@ class EvalConfig(_Strict):
     max_test_examples: int | None = Field(None, ge=1)
     zero_shot_baseline: bool = True
     merge_adapter: bool = Field(True, description="merge LoRA into the base for faster generation")
-    length_power: float = Field(0.0, ge=0.0, le=1.0, description="tickets: a candidate label's log-probability is "
-                                "divided by its token count to this power (0 = plain sequence probability)")
 
 
 class RegisterConfig(_Strict):

@@ -34,10 +34,18 @@ class ChosenAnswer:
     the generated free-text continuation and whether it could be read."""
 
     answer: dict
-    distributions: dict[str, np.ndarray]
+    distributions: dict[str, np.ndarray]  # softmax of the plain sequence log-probabilities (length power 0)
     free_text_raw: str
     free_text_parsed: bool
     free_text_conf: float | None = None  # probability of the generated continuation (product of its tokens')
+    logprobs: dict[str, np.ndarray] | None = None  # per field: each candidate's sequence log-probability
+    n_tokens: dict[str, np.ndarray] | None = None  # per field: the tokens each of those sums over
+
+    def distribution(self, field: str, length_power: float = 0.0) -> np.ndarray:
+        """The field's distribution with each log-probability divided by (token count) ** ``length_power``."""
+        if not length_power or self.logprobs is None or field not in self.logprobs:
+            return self.distributions[field]
+        return _softmax(self.logprobs[field] / self.n_tokens[field] ** length_power)
 
 
 def _common_len(a: Sequence[int], b: Sequence[int]) -> int:
@@ -150,14 +158,11 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                    labels: Mapping[str, Sequence[str | None]], *, batch_size: int = 16, max_new_tokens: int = 48,
-                   length_power: float = 0.0, progress: Callable[[int, int], None] | None = None
-                   ) -> tuple[list[ChosenAnswer], dict]:
+                   progress: Callable[[int, int], None] | None = None) -> tuple[list[ChosenAnswer], dict]:
     """Choose the categorical fields (``labels``: the candidates per field, from training) and generate the free-text
-    ones for every conversation; returns the answers in input order and timings.
-
-    ``length_power``: a candidate's score is its log-probability divided by (its token count) ** power: 0 is the
-    plain sequence probability, which favours short candidates (``null`` is 2 tokens, a group name 6-8); the recipe
-    sets it (``eval.length_power``, chosen on validation tickets)."""
+    ones for every conversation; returns the answers in input order and timings. Each field is chosen (and later
+    fields conditioned) by plain sequence probability; the raw log-probabilities and token counts are kept, so a
+    length-normalised distribution can be read per field (:meth:`ChosenAnswer.distribution`)."""
     import torch
 
     from riskft_pipeline.training.infer import generate_from_ids
@@ -169,7 +174,7 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
             prompt = prompt_text(tokenizer, messages)
             cache = _PrefixCache(model)
             chosen: dict = {}
-            dists = {}
+            dists, raw, counts = {}, {}, {}
             for f in CATEGORICAL_FIELDS:
                 cands = list(labels[f])
                 if len(cands) == 1:
@@ -177,10 +182,11 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                 else:
                     lp, n_tokens = candidate_scores(model, tokenizer, cache, prompt + answer_prefix(chosen, f),
                                                     [candidate_continuation(f, v) for v in cands])
-                    dists[f] = _softmax(lp / n_tokens ** length_power)
+                    dists[f] = _softmax(lp)
+                    raw[f], counts[f] = lp, n_tokens
                 chosen[f] = cands[int(np.argmax(dists[f]))] if cands else None
             chosen_all.append(chosen)
-            dists_all.append(dists)
+            dists_all.append((dists, raw, counts))
             prefixes.append(_healed_prefix(tokenizer, prompt, answer_prefix(chosen, FREE_TEXT_FIELDS[0])))
             if progress is not None:
                 progress(k + 1, len(messages_list))
@@ -189,11 +195,12 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                              max_new_tokens=max_new_tokens, progress=False)
     t2 = time.perf_counter()
     out = []
-    for chosen, dists, (_, answer_so_far), gen in zip(chosen_all, dists_all, prefixes, gens):
+    for chosen, (dists, raw, counts), (_, answer_so_far), gen in zip(chosen_all, dists_all, prefixes, gens):
         free = parse_free_text(answer_so_far, gen.text)
         out.append(ChosenAnswer(answer=assemble(chosen, free), distributions=dists, free_text_raw=gen.text,
                                 free_text_parsed=free is not None,
-                                free_text_conf=float(np.prod(gen.token_probs)) if gen.token_probs else None))
+                                free_text_conf=float(np.prod(gen.token_probs)) if gen.token_probs else None,
+                                logprobs=raw, n_tokens=counts))
     n = max(len(messages_list), 1)
     return out, {"choose_s": round(t1 - t0, 2), "generate_free_text_s": round(t2 - t1, 2),
                  "examples_per_s": round(len(messages_list) / (t2 - t0), 3) if t2 > t0 else None,

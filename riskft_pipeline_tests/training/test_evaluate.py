@@ -39,7 +39,7 @@ def test_evaluation_writes_all_outputs_with_the_report_shape(trained, chat_data,
     predictor = json.loads((out / "predictor.json").read_text())
     assert set(predictor["fields"]) == set(CATEGORICAL_FIELDS)
     for f, spec in predictor["fields"].items():
-        assert 0.0 <= spec["weight"] <= 1.0 and spec["labels"]
+        assert 0.0 <= spec["weight"] <= 1.0 and spec["labels"] and spec["length_power"] in (0.0, 0.5, 1.0)
         assert set(report["margins"]["fused_minus_tfidf_lr"][f]) >= {"diff", "lo", "hi"}
         assert 0.0 <= report["review"][f]["coverage"] <= 1.0
     assert "language model" in report["lm_contribution"]
@@ -105,3 +105,21 @@ def test_beats_needs_accuracy_at_least_and_something_strictly_better():
     assert not beats({"accuracy": 0.8, "macro_f1": 0.5}, {"accuracy": 0.8, "macro_f1": 0.5})
     assert not beats({"accuracy": 0.7, "macro_f1": 0.9}, {"accuracy": 0.8, "macro_f1": 0.5})
     assert beats({"accuracy": 0.7, "macro_f1": 0.9}, None) is None
+
+
+def test_length_power_is_chosen_per_field_on_validation_labels():
+    import numpy as np
+
+    from riskft_pipeline.training.choose import ChosenAnswer
+    from riskft_pipeline.training.evaluate import adapter_answers, choose_length_power
+
+    # null: 2 tokens, log-prob -3; a long label: 8 tokens, log-prob -5. Sums prefer null, per-token the label.
+    lp, n = np.array([-3.0, -5.0]), np.array([2.0, 8.0])
+    c = ChosenAnswer(answer={"assignment_group": None}, distributions={"assignment_group": np.exp(lp) / np.exp(lp).sum()},
+                     free_text_raw="", free_text_parsed=True, logprobs={"assignment_group": lp},
+                     n_tokens={"assignment_group": n})
+    assert choose_length_power([c] * 3, "assignment_group", [1, 1, 1], 2) == 0.5  # ties with 1.0: the smaller
+    assert choose_length_power([c] * 3, "assignment_group", [0, 0, 0], 2) == 0.0
+    predictor = {"fields": {"assignment_group": {"labels": [None, "TIER 2 TEAM"], "length_power": 0.5}}}
+    assert adapter_answers(predictor, [c])[0]["assignment_group"] == "TIER 2 TEAM"
+    assert c.distribution("assignment_group", 0.5).sum() == pytest.approx(1.0)
