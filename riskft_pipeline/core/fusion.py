@@ -7,7 +7,7 @@ Pure numpy: no torch, no sklearn fitting. Every choice made here (the fusion wei
   labels; ``w`` maximises validation accuracy, ties broken by validation log-loss, then by the larger weight on the
   tabular model (the cheaper part).
 - Ranking scores (change risk): the two scores standardised with their *validation* mean and spread, then
-  ``w·z_adapter + (1-w)·z_tabular``; ``w`` maximises validation AUC (ties: smaller w).
+  ``sigmoid(w·z_adapter + (1-w)·z_tabular)``; ``w`` maximises validation AUC (ties: smaller w).
 - Selective prediction: the lowest confidence threshold at which validation precision reaches the target; test
   coverage and precision at that threshold are reported, rows below it are marked for review.
 - Calibration: expected calibration error (equal-width bins of the top probability).
@@ -69,7 +69,10 @@ def choose_pool_weight(y_val: Sequence[int], p_model_val: np.ndarray, p_tab_val:
 
 @dataclass(frozen=True)
 class ScoreFusion:
-    """``weight·(s_model-mean_m)/sd_m + (1-weight)·(s_tab-mean_t)/sd_t`` with means/spreads from validation."""
+    """``sigmoid(weight·(s_model-mean_m)/sd_m + (1-weight)·(s_tab-mean_t)/sd_t)`` with means/spreads from validation.
+
+    The sigmoid changes no ranking (AUC, tiers); it keeps the score positive, as the effort-aware metrics need
+    (they rank by score / effort: a negative z-score would put large changes first)."""
 
     weight: float
     mean_model: float
@@ -81,7 +84,7 @@ class ScoreFusion:
     def __call__(self, s_model: np.ndarray, s_tab: np.ndarray) -> np.ndarray:
         zm = (np.asarray(s_model, dtype=float) - self.mean_model) / self.sd_model
         zt = (np.asarray(s_tab, dtype=float) - self.mean_tab) / self.sd_tab
-        return self.weight * zm + (1.0 - self.weight) * zt
+        return 1.0 / (1.0 + np.exp(-(self.weight * zm + (1.0 - self.weight) * zt)))
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -240,7 +240,7 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
         "history": {"n_train": stats.n_train, "base_rate": round(stats.base_rate, 4),
                     "train_period": stats.train_period},
         "model_score": "P(high) + 0.5*P(medium), fp32, one forward pass; F1 threshold chosen on validation",
-        "shipped_score": ("fused: w*z(adapter score) + (1-w)*z(logreg P(bug)), z-scores and w from validation "
+        "shipped_score": ("fused: sigmoid(w*z(adapter score) + (1-w)*z(logreg P(bug))), z-scores and w from validation "
                           f"(w = {predictor['fusion']['weight']:.2f}); tiers are bands of this score"),
         "predictor": predictor,
         "margins": margins,

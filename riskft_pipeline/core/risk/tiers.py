@@ -107,15 +107,16 @@ def fit_tiers(train: pd.DataFrame, stats: HistoryStats, *, quantiles: tuple[floa
         f"band = risk-profile score (logistic regression on log1p metrics, fitted on train) cut at train quantiles "
         f"{quantiles[0]:g}/{quantiles[1]:g}; training target = (band + 2*bug)/2 rounded stochastically "
         f"(seed {seed}): low band clean->low, buggy->medium; medium band clean->low|medium, buggy->medium|high; "
-        f"high band clean->medium, buggy->high. Score = P(high) + 0.5*P(medium); predicted tier = most probable."
+        f"high band clean->medium, buggy->high. Predicted tier = band of the shipped score (see tier_cuts)."
     )
     return tiers
 
 
 # --- predicted tiers ------------------------------------------------------------------------------------------------
 
-SCORE_CUTS_RULE = ("predicted tier = band of the model's score (P(high) + 0.5*P(medium)) cut at the validation "
-                   "scores' quantiles, the same quantiles that define the training bands")
+SCORE_CUTS_RULE = ("predicted tier = band of the shipped score (the adapter's P(high) + 0.5*P(medium) fused with "
+                   "logistic regression) cut at the validation scores' quantiles, the same quantiles that define the "
+                   "training bands")
 
 
 def score_cuts(val_scores, quantiles: tuple[float, float] = (0.5, 0.8)) -> dict:
