@@ -296,7 +296,7 @@ def _shipped_tickets(loaded: LoadedModel, texts: Sequence[str], batch_size: int 
     chosen, _ = choose_answers(loaded.model, loaded.tokenizer, hinted, {f: s["labels"] for f, s in specs.items()},
                                batch_size=batch_size or loaded.eval_setting("batch_size", 16),
                                max_new_tokens=loaded.eval_setting("max_new_tokens", 96),
-                               progress=_progress("tickets") if progress else None)
+                               progress=evaluate.progress_printer("enrich", "tickets") if progress else None)
     fused = evaluate.fused_answers(predictor, chosen, {f: tabular[f][1]["new"] for f in CATEGORICAL_FIELDS})
     rows = []
     for c, (answer, conf) in zip(chosen, fused, strict=True):
@@ -313,19 +313,6 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     """Column by column, so a missing value stays None (JSON null), not NaN, in a text column."""
     return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object if c.startswith("pred_") else None)
                          for c in columns}, columns=columns)
-
-
-def _progress(what: str):
-    import sys
-
-    last = [0.0]
-
-    def show(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done == total or now - last[0] > 10:
-            last[0] = now
-            print(f"  {what}: {done}/{total}", file=sys.stderr, flush=True)
-    return show
 
 
 def enrich_tickets_file(input_csv: str | Path, out_csv: str | Path, *, model: str = DEFAULT_MODELS["tickets"],

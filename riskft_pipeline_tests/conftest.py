@@ -47,3 +47,14 @@ def head_csv(src: Path, dest: Path, n: int) -> None:
         rows = list(csv.reader(f))
     with open(dest, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows[: n + 1])
+
+
+@pytest.fixture
+def one_thread():
+    """Latency-bound generation on a shared 2-core machine: one intra-op thread is much faster."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -214,7 +214,7 @@ def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: Eva
     t1 = time.perf_counter()
     out, timings = {}, {"load_s": round(t1 - t0, 2)}
     for name in ("test", "val"):
-        report_progress = _progress_printer(f"score {name}") if progress else None
+        report_progress = progress_printer(f"score {name}", "tickets") if progress else None
         out[name], timings[name] = choose_answers(model, tokenizer, prompts[name], space,
                                                   batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
                                                   progress=report_progress)
@@ -227,7 +227,8 @@ def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: Eva
     return out["test"], out["val"], timings
 
 
-def _progress_printer(label: str):
+def progress_printer(label: str, unit: str = ""):
+    """A ``(done, total)`` callback that prints a progress line to stderr at most every 10 s, and at the end."""
     import sys
 
     last = [0.0]
@@ -236,7 +237,7 @@ def _progress_printer(label: str):
         now = time.perf_counter()
         if done == total or now - last[0] > 10:
             last[0] = now
-            print(f"  {label}: {done}/{total} tickets", file=sys.stderr, flush=True)
+            print(f"  {label}: {done}/{total}{' ' + unit if unit else ''}", file=sys.stderr, flush=True)
     return show
 
 

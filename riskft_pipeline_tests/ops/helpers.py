@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from riskft_pipeline.core.config import Recipe
+from riskft_pipeline_tests.tracking.fakes import write_adapter_meta as _write_meta
 
 FAKE_IDENTITY = {"name": "offline:fake", "source": "test", "sha256": "ab" * 32, "weights_sha256": "cd" * 32}
 
@@ -25,13 +26,6 @@ def tickets_recipe(model_name: str = "ticket-extractor") -> Recipe:
 def risk_recipe(model_name: str = "change-risk") -> Recipe:
     return Recipe(name="ops-test-risk", task="risk", eval={"batch_size": 4, "max_new_tokens": 24},
                   register={"model_name": model_name, "primary_metric": "test_auc"})
-
-
-def _write_meta(folder: Path, recipe: Recipe, identity: dict) -> None:
-    from riskft_pipeline.training.sft import ADAPTER_META, adapter_metadata
-
-    meta = adapter_metadata(recipe, {"base_model": identity, "loss_curve": [], "seed": recipe.train.seed})
-    (folder / ADAPTER_META).write_text(json.dumps(meta), encoding="utf-8")
 
 
 def fake_adapter(folder: Path, recipe: Recipe) -> Path:

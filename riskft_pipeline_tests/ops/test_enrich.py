@@ -131,16 +131,6 @@ def test_enriched_and_quarantine_csvs_quote_every_cell(tmp_path):
 # --- with a model --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def one_thread():
-    """Generating a few tokens is latency-bound; on a shared 2-core machine one thread is much faster."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _ticket_predictor(train_jsonl: Path) -> dict:
     """A shipped ticket predictor for the adapter: the training labels (as the evaluation derives them), equal

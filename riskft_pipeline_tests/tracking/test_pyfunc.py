@@ -47,17 +47,6 @@ def real_adapter(store, recipe, tmp_path_factory):
     return folder
 
 
-@pytest.fixture
-def one_thread():
-    """Generating a few tokens is latency-bound: on a shared 2-core machine two intra-op threads measured ~10x
-    slower than one (33 s vs 3.3 s for this test's generation). The test checks answers, not speed."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.mark.slow
 def test_champion_round_trip_predicts_like_direct_inference(store, recipe, real_adapter, tmp_path, one_thread):

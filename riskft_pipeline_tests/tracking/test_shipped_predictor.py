@@ -24,38 +24,10 @@ from riskft_pipeline.tracking.pyfunc import redacted_texts
 from riskft_pipeline.tracking.registry import register_adapter
 from riskft_pipeline.tracking.runs import start_training_run
 from riskft_pipeline_tests.conftest import head_csv
-from riskft_pipeline_tests.tracking.fakes import write_adapter_meta
+from riskft_pipeline_tests.ops.helpers import lora_adapter
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture
-def one_thread():
-    """Latency-bound generation on a shared 2-core machine: one intra-op thread is much faster."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _random_adapter(folder: Path, recipe: Recipe) -> Path:
-    """Fresh (random, non-zero) LoRA weights on the recipe's base, saved as the trainer saves them."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-
-    from riskft_pipeline.training.base_model import load_base
-
-    model, tokenizer, identity = load_base(recipe.base_model, for_training=False)
-    torch.manual_seed(0)
-    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False,
-                      task_type="CAUSAL_LM")
-    get_peft_model(model, lora).save_pretrained(folder, safe_serialization=True)
-    tokenizer.save_pretrained(folder)
-    model.generation_config.save_pretrained(folder)
-    write_adapter_meta(folder, recipe, identity)
-    return folder
 
 
 def _register(adapter: Path, report: dict, data: Path, recipe: Recipe) -> dict:
@@ -89,7 +61,7 @@ def test_ticket_pyfunc_is_the_evaluated_predictor(store, tmp_path, one_thread):
     head_csv(embedded_data_dir() / "tickets.csv", tmp_path / "tickets.csv", 400)
     data = tmp_path / "data"
     workflows.prepare("tickets", tmp_path / "tickets.csv", data, recipe)
-    adapter = _random_adapter(tmp_path / "adapter", recipe)
+    adapter = lora_adapter(tmp_path / "adapter", recipe)
     report = evaluate_tickets(adapter, data, tmp_path / "eval", recipe=recipe, progress=False)
     assert report["shipped"] == "fused"
 
@@ -128,7 +100,7 @@ def test_change_risk_pyfunc_is_the_evaluated_predictor(store, tmp_path, one_thre
     recipe = recipe.model_copy(update={"risk": recipe.risk.model_copy(update={"justification": False})})
     data = tmp_path / "data"
     workflows.prepare("risk", embedded_data_dir() / "changes.csv", data, recipe)
-    adapter = _random_adapter(tmp_path / "adapter", recipe)
+    adapter = lora_adapter(tmp_path / "adapter", recipe)
     report = evaluate_risk(adapter, data, tmp_path / "eval", recipe=recipe, progress=False)
     assert report["shipped"] == "fused" and report["predictor"]["tier_cuts"] == report["tier_cuts"]
 
