@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from riskft_pipeline.core.adapter_files import ADAPTER_META
+
 EXIT_USAGE = 2
 
 
@@ -83,10 +85,18 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _adapter_folder(path: str) -> Path:
+    """An adapter folder as given, or ``adapter/`` inside a run folder (what ``riskft train --out`` wrote)."""
+    folder = Path(path)
+    if not (folder / ADAPTER_META).is_file() and (folder / "adapter" / ADAPTER_META).is_file():
+        return folder / "adapter"
+    return folder
+
+
 def cmd_evaluate(args) -> int:
     from riskft_pipeline import workflows
 
-    report = workflows.evaluate(Path(args.adapter), Path(args.data), Path(args.out),
+    report = workflows.evaluate(_adapter_folder(args.adapter), Path(args.data), Path(args.out),
                                 recipe_path=workflows.resolve_recipe(args.recipe, "tickets") if args.recipe else None)
     _print_json(report.get("primary_metric", report))
     return 0
@@ -95,7 +105,7 @@ def cmd_evaluate(args) -> int:
 def cmd_register(args) -> int:
     from riskft_pipeline import workflows
 
-    result = workflows.register(Path(args.adapter), Path(args.report), run_id=args.run_id)
+    result = workflows.register(_adapter_folder(args.adapter), Path(args.report), run_id=args.run_id)
     _print_json(result)
     return 0
 
@@ -198,74 +208,78 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tickets", help="ticket data: prepare splits, generate synthetic exports")
     tsub = t.add_subparsers(dest="tickets_command", required=True)
     s = tsub.add_parser("prepare", help="raw CSV -> clean.parquet, quarantine.csv, train/val/test.jsonl, summary.json")
-    s.add_argument("--input", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--val-fraction", type=float, default=0.1)
-    s.add_argument("--test-fraction", type=float, default=0.1)
-    s.add_argument("--seed", type=int, default=13)
+    s.add_argument("--input", required=True, help="ticket export CSV (columns: docs/operations.md)")
+    s.add_argument("--out", required=True, help="folder for the prepared files")
+    s.add_argument("--val-fraction", type=float, default=0.1, help="share of tickets for validation (default 0.1)")
+    s.add_argument("--test-fraction", type=float, default=0.1, help="share of tickets for test (default 0.1)")
+    s.add_argument("--seed", type=int, default=13, help="split seed (default 13)")
     s.set_defaults(func=cmd_tickets_prepare)
     s = tsub.add_parser("generate", help="write a seeded synthetic ticket export")
-    s.add_argument("--rows", type=int, default=1200)
-    s.add_argument("--seed", type=int, default=7)
-    s.add_argument("--out", required=True)
+    s.add_argument("--rows", type=int, default=1200, help="number of tickets (default 1200)")
+    s.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    s.add_argument("--out", required=True, help="CSV file to write")
     s.set_defaults(func=cmd_tickets_generate)
 
     s = sub.add_parser("train", help="train a LoRA adapter from a recipe on prepared splits")
     s.add_argument("--recipe", help="recipe YAML (default configs/tickets_cpu.yaml)")
     s.add_argument("--data", required=True, help="folder with train.jsonl and val.jsonl")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="run folder: adapter/, checkpoints/, run.json")
     s.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="evaluate an adapter on DATA/test.jsonl with baselines fitted on DATA/train.jsonl")
-    s.add_argument("--adapter", required=True)
-    s.add_argument("--data", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--recipe")
+    s.add_argument("--adapter", required=True, help="adapter folder, or the run folder holding adapter/")
+    s.add_argument("--data", required=True, help="prepared folder with train/val/test.jsonl")
+    s.add_argument("--out", required=True, help="folder for report.json, report.md, predictor.json, plots")
+    s.add_argument("--recipe", help="recipe whose eval section to use (default: the adapter's own)")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("register", help="register an adapter + report in the MLflow registry (champion gate)")
-    s.add_argument("--adapter", required=True)
-    s.add_argument("--report", required=True)
+    s.add_argument("--adapter", required=True, help="adapter folder, or the run folder holding adapter/")
+    s.add_argument("--report", required=True, help="the evaluation's report.json")
     s.add_argument("--run-id", help="MLflow run to attach to (default: the run recorded next to the adapter)")
     s.set_defaults(func=cmd_register)
 
     s = sub.add_parser("run", help="a whole chain without Dagster: prepare -> train -> evaluate -> register")
-    s.add_argument("chain", choices=["tickets", "risk"])
-    s.add_argument("--input")
-    s.add_argument("--recipe")
+    s.add_argument("chain", choices=["tickets", "risk"], help="which chain")
+    s.add_argument("--input", help="input CSV (default: the embedded data)")
+    s.add_argument("--recipe", help="recipe YAML or a name in configs/ (default: the chain's CPU recipe)")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("pipeline", help="materialise the Dagster assets of a chain in-process (what `make run` does)")
-    s.add_argument("chain", choices=["tickets", "risk", "all"], nargs="?", default="all")
-    s.add_argument("--input")
-    s.add_argument("--recipe")
+    s.add_argument("chain", choices=["tickets", "risk", "all"], nargs="?", default="all",
+                   help="which chain (default: all)")
+    s.add_argument("--input", help="input CSV (one chain only; default: the embedded data)")
+    s.add_argument("--recipe", help="recipe YAML or a name in configs/ (one chain only)")
     s.set_defaults(func=cmd_pipeline)
 
     r = sub.add_parser("risk", help="change risk: mine a git repo, label from incidents, prepare, evaluate")
     rsub = r.add_subparsers(dest="risk_command", required=True)
     s = rsub.add_parser("mine", help="mine a local git repository into the 14 change metrics + SZZ labels")
-    s.add_argument("--repo", required=True)
-    s.add_argument("--out", required=True)
+    s.add_argument("--repo", required=True, help="path to a local git repository (bare or with a work tree)")
+    s.add_argument("--out", required=True, help="changes CSV to write")
     s.add_argument("--since", help="only rows from this date (history metrics still use the whole history)")
     s.add_argument("--incident-pattern", help=r"regex of incident/issue ids that mark a fix, e.g. 'INC\d{7}'")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_risk_mine)
     s = rsub.add_parser("label", help="label changes from incidents that name the change that caused them")
-    s.add_argument("--changes", required=True)
-    s.add_argument("--incidents", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--change-id-col", default="caused_by_change")
+    s.add_argument("--changes", required=True, help="changes CSV (e.g. from `riskft risk mine`)")
+    s.add_argument("--incidents", required=True, help="incidents CSV naming the change that caused each")
+    s.add_argument("--out", required=True, help="labelled changes CSV to write")
+    s.add_argument("--change-id-col", default="caused_by_change",
+                   help="incidents column holding the causing change id (default caused_by_change)")
     s.add_argument("--incidents-only", action="store_true", help="ignore SZZ labels already in the changes file")
     s.set_defaults(func=cmd_risk_label)
 
     s = rsub.add_parser("prepare", help="change-metrics CSV -> validated rows, quarantine, time-ordered chat splits")
-    s.add_argument("--input", required=True)
-    s.add_argument("--out", required=True)
+    s.add_argument("--input", required=True, help="change-metrics CSV (_id, date, bug + the 14 metrics)")
+    s.add_argument("--out", required=True, help="folder for the prepared files")
     s.add_argument("--recipe", help="recipe YAML (default configs/risk_cpu.yaml): tiers, balancing, example cap")
     s.set_defaults(func=cmd_risk_prepare)
 
-    s = rsub.add_parser("evaluate", help="split one CSV by time, train the recipe, report model vs baselines in OUT")
+    s = rsub.add_parser("study", aliases=["evaluate"],
+                        help="split one CSV by time, train the recipe, report model vs baselines in OUT "
+                             "(`evaluate` is the old name)")
     s.add_argument("--input", required=True, help="change-metrics CSV (e.g. an ISSTA'21 *_k_feature.csv)")
     s.add_argument("--out", required=True, help="folder for data/, train/, report.json, report.md, roc.png")
     s.add_argument("--recipe", help="recipe YAML (default configs/risk_cpu.yaml)")
@@ -280,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="registered model name, e.g. ticket-extractor")
     s.add_argument("version", help="a version number or @alias, e.g. 3 or @champion")
     s.add_argument("--verify", action="store_true", help="re-hash recorded files; exit 1 on any mismatch")
-    s.add_argument("--format", choices=["text", "json"], default="text")
+    s.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
     s.set_defaults(func=cmd_lineage)
 
     from riskft_pipeline.enrich import add_enrich_parser

@@ -98,3 +98,30 @@ def test_risk_evaluate_refuses_a_ticket_recipe_and_a_missing_file(tmp_path, caps
     prepared = json.loads(capsys.readouterr().out)
     assert prepared["raw_rows"] == prepared["clean_rows"] + prepared["quarantined_rows"]
     assert (tmp_path / "p" / "test.jsonl").is_file()
+
+
+def test_every_option_has_help_text():
+    """`--help` of every command describes every option and positional (what a new user reads first)."""
+    import argparse
+
+    from riskft_pipeline.cli import build_parser
+
+    missing, todo = [], [("riskft", build_parser())]
+    while todo:
+        name, parser = todo.pop()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo += [(f"{name} {cmd}", sub) for cmd, sub in action.choices.items()]
+            elif not isinstance(action, argparse._HelpAction) and not action.help:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, missing
+
+
+def test_evaluate_takes_the_run_folder_or_the_adapter_folder(tmp_path):
+    from riskft_pipeline.cli import _adapter_folder
+
+    (tmp_path / "run" / "adapter").mkdir(parents=True)
+    (tmp_path / "run" / "adapter" / "riskft_adapter.json").write_text("{}")
+    assert _adapter_folder(str(tmp_path / "run")) == tmp_path / "run" / "adapter"
+    assert _adapter_folder(str(tmp_path / "run" / "adapter")) == tmp_path / "run" / "adapter"
+    assert _adapter_folder(str(tmp_path / "elsewhere")) == tmp_path / "elsewhere"
