@@ -67,13 +67,14 @@ def test_risk_evaluate_writes_the_report_scripts_read(tmp_path, capsys):
     """`riskft risk evaluate`: one CSV → time split → tiny training → report.json in the documented shape, report.md
     with the table, roc.png; the effective recipe (with the override) is kept beside it."""
     out = tmp_path / "study"
-    rc = main(["risk", "evaluate", "--input", str(paths.embedded_data_dir() / "changes.csv"), "--recipe",
+    rc = main(["risk", "study", "--input", str(paths.embedded_data_dir() / "changes.csv"), "--recipe",
                "risk_tiny.yaml", "--out", str(out), "--max-train-examples", "24", "--metrics-only", "--quiet"])
     assert rc == 0
     stdout = capsys.readouterr().out  # the trainer prints its log dicts too; the result is the indented JSON last
     printed = json.loads(stdout[stdout.index("{\n"):])
     report = json.loads((out / "report.json").read_text())
-    assert set(report["methods"]) == {"model", "lapredict", "logreg", "gbm"}
+    assert set(report["methods"]) == {"model", "fused", "lapredict", "logreg", "gbm"}
+    assert report["shipped"] == "fused" and report["primary_metric"]["value"] == report["methods"]["fused"]["auc"]
     for scores in report["methods"].values():
         assert {"auc", "f1", "recall_at_20_effort", "effort_at_20_recall", "popt"} <= set(scores)
     assert set(report["tier_bug_rates"]) == {"low", "medium", "high"}
