@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -205,7 +206,8 @@ def test_enrich_changes_with_tier_score_and_justification(mlflow_uri, tmp_path, 
     from riskft_pipeline.core.risk.baselines import fit_logreg, logreg_scores
 
     recipe = helpers.risk_recipe()
-    # the shipped predictor: adapter score and logistic regression, fused (here half and half on raw scores); cut
+    # the shipped predictor: adapter score and logistic regression, fused (here the sigmoid of half and half of the
+    # raw scores); cut
     # points below every possible fused score: a model that honours its registered predictor's tier_cuts says
     # "high" for every change, which the most probable tier of a barely trained adapter never would
     clean = pd.read_parquet(data / "clean.parquet")
@@ -224,7 +226,7 @@ def test_enrich_changes_with_tier_score_and_justification(mlflow_uri, tmp_path, 
     assert df[["p_low", "p_medium", "p_high"]].sum(axis=1).round(6).eq(1).all()
     assert (df["adapter_score"] - (df["p_high"] + 0.5 * df["p_medium"])).abs().max() < 1e-9
     _, typed, _ = enrich.split_changes(tmp_path / "new.csv")
-    fused = 0.5 * df["adapter_score"] + 0.5 * logreg_scores(predictor["tabular"], typed)
+    fused = 1 / (1 + np.exp(-(0.5 * df["adapter_score"] + 0.5 * logreg_scores(predictor["tabular"], typed))))
     assert (df["risk_score"] - fused).abs().max() < 1e-9, "risk_score is the shipped (fused) score"
     assert {"justification", "justification_faithful"} <= set(df.columns)
     assert set(df["model_uri"]) == {f"models:/change-risk/{reg['version']}"}
