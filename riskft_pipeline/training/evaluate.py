@@ -20,7 +20,13 @@ from riskft_pipeline.core.config import BaseModelConfig, EvalConfig, Recipe, rec
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.jsonl import atomic_write, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.metrics import confusion, field_scores
-from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FIELDS, FREE_TEXT_FIELDS, parse_answer
+from riskft_pipeline.core.tickets.prompts import (
+    CATEGORICAL_FIELDS,
+    FIELDS,
+    FREE_TEXT_FIELDS,
+    parse_answer,
+    user_text,
+)
 from riskft_pipeline.training.infer import generate, load_for_inference, read_adapter_meta
 from riskft_pipeline.training.sft import read_split, sample_rows
 
@@ -41,11 +47,6 @@ def _expected(row: dict) -> dict:
     if answer is None:
         raise InputError(f"test example {row.get('id')!r}: the assistant turn is not a ticket answer JSON")
     return answer
-
-
-def _input_text(messages: Sequence[dict]) -> str:
-    """What a text classifier sees: the user turns (the ticket), not the system prompt."""
-    return "\n".join(m["content"] for m in messages if m.get("role") == "user")
 
 
 # --- model runs ------------------------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def _field_predictions(parsed: list[dict | None]) -> dict[str, list]:
 
 def _baseline_predictions(train: list[dict], test_texts: list[str], seed: int) -> dict[str, dict[str, list]]:
     train_answers = [_expected(r) for r in train]
-    train_texts = [_input_text(r["messages"][:-1]) for r in train]
+    train_texts = [user_text(r["messages"][:-1]) for r in train]
     labels = {f: [a[f] for a in train_answers] for f in FIELDS}
     return {"majority": {f: majority_baseline(labels[f], len(test_texts)) for f in FIELDS},
             "tfidf_lr": tfidf_lr_fields(train_texts, labels, test_texts, seed=seed)}
@@ -162,7 +163,7 @@ def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe
     model_answers = adapter_answers(predictor, chosen)
     preds: dict[str, dict | None] = {"model": _field_predictions(model_answers),
                                      SHIPPED: _field_predictions([a for a, _ in fused]),
-                                     **_baseline_predictions(train, [_input_text(p) for p in prompts], seed),
+                                     **_baseline_predictions(train, [user_text(p) for p in prompts], seed),
                                      "zero_shot": _field_predictions(zs_parsed) if zs_parsed is not None else None}
     timing = {"model": timing_model, "zero_shot": timing_zs, "tabular_s": timing_tab,
               "baselines_s": round(time.perf_counter() - t0, 2)}
@@ -188,9 +189,9 @@ def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe
 def fit_tabular(train: list[dict], prompts: dict[str, list], seed: int) -> dict:
     """TF-IDF + LR per categorical field, fitted on the training tickets; probabilities for each prompt list."""
     answers = [_expected(r) for r in train]
-    return tfidf_lr_proba_fields([_input_text(r["messages"][:-1]) for r in train],
+    return tfidf_lr_proba_fields([user_text(r["messages"][:-1]) for r in train],
                                  {f: [a[f] for a in answers] for f in CATEGORICAL_FIELDS},
-                                 {k: [_input_text(p) for p in ps] for k, ps in prompts.items()}, seed=seed)
+                                 {k: [user_text(p) for p in ps] for k, ps in prompts.items()}, seed=seed)
 
 
 def hinted_prompts(train: list[dict], prompts: dict[str, list], k: int) -> dict[str, list]:

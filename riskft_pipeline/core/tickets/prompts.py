@@ -82,6 +82,12 @@ def assemble_messages(escaped_text: str, rendered_answer: str | None = None) -> 
     return messages
 
 
+def user_text(messages) -> str:
+    """The user turns of a conversation (the ticket, and its retrieval hint when there is one), not the system
+    prompt: what a text classifier and the retrieval index read."""
+    return "\n".join(m["content"] for m in messages if m.get("role") == "user")
+
+
 def normalise_value(value: Any) -> str | None:
     """One answer value as the canonical string, or None (missing, empty, NaN, or not a scalar)."""
     if isinstance(value, str):

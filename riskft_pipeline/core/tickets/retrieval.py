@@ -13,15 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from riskft_pipeline.core.baselines import tfidf_features
-from riskft_pipeline.core.tickets.prompts import escape_user_text, parse_answer
+from riskft_pipeline.core.tickets.prompts import escape_user_text, parse_answer, user_text
 
 HINT_FIELDS: tuple[str, ...] = ("category", "subcategory", "assignment_group")
 TOP_LABELS = 3  # per field, the most frequent labels among the neighbours
 HINT_PREFIX = "Similar past tickets:"
-
-
-def user_text(messages: Sequence[dict]) -> str:
-    return "\n".join(m["content"] for m in messages if m.get("role") == "user")
 
 
 def _strip_hint(text: str) -> str:

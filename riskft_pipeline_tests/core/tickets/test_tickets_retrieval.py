@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from riskft_pipeline.core.tickets.prompts import build_messages
+from riskft_pipeline.core.tickets.prompts import build_messages, user_text
 from riskft_pipeline.core.tickets.retrieval import (
     HINT_PREFIX,
     TicketIndex,
     add_hints,
     hinted_training_rows,
-    user_text,
 )
 
 
