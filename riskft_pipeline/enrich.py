@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_write, sha256_file
+from riskft_pipeline.core.files import atomic_write, sha256_file
 
 DEFAULT_MODELS = {"tickets": "models:/ticket-extractor@champion", "changes": "models:/change-risk@champion"}
 MAX_FIELD_CHARS = 20000
@@ -438,7 +438,7 @@ def quarantine_path(out_csv: Path) -> Path:
 def _write_outputs(out: pd.DataFrame, quarantine: pd.DataFrame, input_csv: Path, out_csv: Path, rows_in: int,
                    loaded: LoadedModel, t0: float) -> dict:
     """Both files atomically, formula cells escaped; the row accounting is checked, not assumed."""
-    from riskft_pipeline.core.tickets.prepare import escape_formulas
+    from riskft_pipeline.core.csvio import escape_formulas
 
     if rows_in != len(out) + len(quarantine):
         raise AssertionError(f"row accounting broken: {rows_in} in != {len(out)} enriched + {len(quarantine)} "

@@ -1,9 +1,9 @@
 """The project's file helpers, stdlib only (POSIX): content hashes, JSON and JSONL, atomic files and folders, file
 locks, and the scan for the first JSON object in a text (how every model answer is read).
 
-Formerly ``core/jsonl.py``: renamed for what it holds (JSONL is one of six concerns); ``core.jsonl`` re-exports it for
-callers not moved yet. CSV in and out (decoding, formula escaping, quarantine files) is :mod:`core.csvio`'s, which
-needs pandas and pyarrow; this module needs nothing outside the standard library."""
+Formerly ``core/jsonl.py`` (renamed for what it holds: JSONL is one of six concerns). CSV in and out (decoding,
+formula escaping, quarantine files) is :mod:`core.csvio`'s, which needs pandas and pyarrow; this module needs nothing
+outside the standard library."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from riskft_pipeline.core import fusion
 from riskft_pipeline.core.baselines import majority_baseline, tfidf_lr_fields, tfidf_lr_proba_fields
 from riskft_pipeline.core.config import BaseModelConfig, EvalConfig, Recipe, recipe_hash
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_write, sha256_file, write_json, write_jsonl
+from riskft_pipeline.core.files import atomic_write, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.metrics import confusion, field_scores
 from riskft_pipeline.core.tickets.prompts import (
     CATEGORICAL_FIELDS,

@@ -25,7 +25,7 @@ import pandas as pd
 from riskft_pipeline.core import fusion
 from riskft_pipeline.core.config import BaseModelConfig, Recipe, RiskConfig, recipe_hash
 from riskft_pipeline.core.errors import InputError
-from riskft_pipeline.core.jsonl import atomic_write, read_jsonl, sha256_file, write_json, write_jsonl
+from riskft_pipeline.core.files import atomic_write, read_jsonl, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.metrics import roc_auc
 from riskft_pipeline.core.risk.baselines import (
     BASELINES,
