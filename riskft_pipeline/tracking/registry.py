@@ -11,8 +11,8 @@ Order of operations (what makes a failure safe):
    tabular half (``predictor/``: ``predictor.json`` and, for tickets, the training split; see
    :func:`_task_artifacts`), whose hashes the version's lineage records;
 5. create the version with ``riskft.status=registering`` and wait until it is READY with its artifacts listable;
-6. under a lock, compare with the current champion (:func:`decide`; the champion is re-evaluated again here only if
-   it changed since step 2), record the decision on the version (tags, description) and the run;
+6. under a lock, compare with the current champion (the pure gate, :func:`riskft_pipeline.core.gate.decide`; the
+   champion is re-evaluated again here only if it changed since step 2), record the decision on the version (tags, description) and the run;
 7. tag ``riskft.status=ready``; then, last, move the alias.
 
 If anything fails once the version exists (steps 5–7) it is deleted (best effort; when the store itself is gone the
@@ -28,8 +28,7 @@ import math
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +41,17 @@ from riskft_pipeline import paths
 from riskft_pipeline.core.adapter_files import read_adapter_meta
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import file_lock, sha256_file
+from riskft_pipeline.core.gate import (
+    CHAMPION,
+    Champion,
+    Reevaluate,
+    Reevaluation,
+    comparison,
+    decide,
+    json_blocked,
+    needs_reevaluation,
+    short_sha,
+)
 from riskft_pipeline.tracking.client import (
     TrackingError,
     configure,
@@ -61,39 +71,8 @@ from riskft_pipeline.tracking.lineage import (
 
 log = logging.getLogger(__name__)
 
-CHAMPION = "champion"
 MODEL_ARTIFACT = "adapter"
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
-
-
-@dataclass(frozen=True)
-class Champion:
-    """What the gate needs to know about the current champion, read from its version tags."""
-
-    version: str
-    metric_name: str | None
-    value: float | None
-    test_sha256: str | None
-
-
-#: ``reevaluate(champion_adapter_dir, champion_version) -> report``: the caller's evaluation (the same function and
-#: recipe settings that produced the candidate's report) run on the candidate's test split.
-Reevaluate = Callable[[Path, str], Mapping[str, Any]]
-
-
-@dataclass(frozen=True)
-class Reevaluation:
-    """The champion measured on the candidate's test split, or why that could not be done (``error``)."""
-
-    version: str
-    test_sha256: str | None
-    value: float | None = None
-    valid_json_rate: float | None = None
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "test_split_sha256": self.test_sha256, "value": self.value,
-                "valid_json_rate": self.valid_json_rate, "error": self.error}
 
 
 def register_adapter(
@@ -140,7 +119,7 @@ def register_adapter(
         # the (slow) re-evaluation runs before the version exists and outside the gate lock; _finish redoes it
         # under the lock only if the champion changed meanwhile
         early = None
-        if reevaluate is not None and not _json_blocked(rate, min_valid_json_rate):
+        if reevaluate is not None and not json_blocked(rate, min_valid_json_rate):
             champion = current_champion(client, model_name, alias)
             if needs_reevaluation(test_sha, champion):
                 early = reevaluate_champion(champion, model_name=model_name, metric_name=metric_name,
@@ -189,7 +168,7 @@ def _finish(client: MlflowClient, version: str, *, run_id: str, model_name: str,
     with _gate_lock():
         champion = current_champion(client, model_name, alias)
         reevaluation = None
-        if reevaluate is not None and needs_reevaluation(test_sha, champion) and not _json_blocked(
+        if reevaluate is not None and needs_reevaluation(test_sha, champion) and not json_blocked(
                 rate, min_valid_json_rate):
             if early is not None and early.version == champion.version and early.test_sha256 == test_sha:
                 reevaluation = early
@@ -219,11 +198,6 @@ def _finish(client: MlflowClient, version: str, *, run_id: str, model_name: str,
 # --- the champion on the candidate's split ------------------------------------------------------------------------
 
 
-def needs_reevaluation(test_sha: str | None, champion: Champion | None) -> bool:
-    """A champion exists and was measured on another test split than the candidate's (known) one."""
-    return champion is not None and bool(test_sha) and champion.test_sha256 != test_sha
-
-
 def reevaluate_champion(champion: Champion, *, model_name: str, metric_name: str, test_sha: str | None,
                         reevaluate: Reevaluate, tracking_uri: str | None = None) -> Reevaluation:
     """Fetch ``champion``'s registered adapter and evaluate it with ``reevaluate``. Never raises for an unusable
@@ -234,7 +208,7 @@ def reevaluate_champion(champion: Champion, *, model_name: str, metric_name: str
 
     def failed(why: str) -> Reevaluation:
         log.warning("%s version %s could not be re-evaluated on test split %s: %s", model_name, champion.version,
-                    _short(test_sha), why)
+                    short_sha(test_sha), why)
         return Reevaluation(champion.version, test_sha, error=why)
 
     try:
@@ -242,14 +216,14 @@ def reevaluate_champion(champion: Champion, *, model_name: str, metric_name: str
     except Exception as exc:  # noqa: BLE001 - any failure to get the files means "cannot re-evaluate"
         return failed(f"its artifacts could not be fetched ({_one_line(exc)})")
     log.info("re-evaluating %s version %s (@champion) on test split %s", model_name, champion.version,
-             _short(test_sha))
+             short_sha(test_sha))
     try:
         report = reevaluate(files.adapter_dir, champion.version)
     except Exception as exc:  # noqa: BLE001 - a champion that no longer evaluates must not fail the registration
         return failed(f"its evaluation failed ({type(exc).__name__}: {_one_line(exc)})")
     measured_on = (report.get("data") or {}).get("test") if isinstance(report.get("data"), Mapping) else None
     if measured_on and test_sha and measured_on != test_sha:
-        return failed(f"it was evaluated on test split {_short(measured_on)}, not {_short(test_sha)}")
+        return failed(f"it was evaluated on test split {short_sha(measured_on)}, not {short_sha(test_sha)}")
     try:
         _, value = read_primary_metric(report, metric_name)
     except InputError as exc:
@@ -258,84 +232,9 @@ def reevaluate_champion(champion: Champion, *, model_name: str, metric_name: str
                         valid_json_rate=_number(report.get("valid_json_rate")))
 
 
-def comparison(test_sha: str | None, champion: Champion | None,
-               reevaluation: Reevaluation | None) -> dict[str, Any] | None:
-    """What the candidate was compared with: ``{champion_version, champion_value, compared_on_test_sha256,
-    champion_reevaluated, champion_recorded: {value, test_split_sha256}, reevaluation}``; None without a champion.
-    ``champion_value`` / ``compared_on_test_sha256`` are None when nothing comparable was available."""
-    if champion is None:
-        return None
-    same_split = bool(test_sha) and champion.test_sha256 == test_sha
-    reevaluated = reevaluation is not None and reevaluation.error is None
-    value = reevaluation.value if reevaluated else champion.value if same_split else None
-    return {"champion_version": champion.version, "champion_value": value,
-            "compared_on_test_sha256": test_sha if (same_split or reevaluated) else None,
-            "champion_reevaluated": reevaluated,
-            "champion_recorded": {"value": champion.value, "test_split_sha256": champion.test_sha256},
-            "reevaluation": None if reevaluation is None else reevaluation.as_dict()}
-
-
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return (text or type(exc).__name__)[:300]
-
-
-def _json_blocked(rate: float | None, minimum: float) -> bool:
-    return minimum > 0 and (rate is None or rate < minimum)
-
-
-# --- the gate ----------------------------------------------------------------------------------------------------
-
-
-def decide(metric: tuple[str, float], test_sha: str | None, champion: Champion | None, *,
-           higher_is_better: bool = True, valid_json_rate: float | None = None,
-           min_valid_json_rate: float = 0.0, alias: str = CHAMPION,
-           reevaluation: Reevaluation | None = None) -> tuple[bool, str]:
-    """Promote or not, and why (one sentence). Pure.
-
-    Blocking precondition: the valid-JSON rate reaches ``min_valid_json_rate``. Then: no champion → promote.
-    Champion measured on the same test split (same sha256) → promote only when strictly better than its recorded
-    value. Champion measured on another split → compare with ``reevaluation`` (the champion measured on this split,
-    see :func:`reevaluate_champion`), strictly better promotes; without a usable re-evaluation → not comparable, not
-    promoted (the reason says why re-evaluation failed). A recorded value under another metric name or none → not
-    comparable.
-    """
-    name, value = metric
-    if _json_blocked(valid_json_rate, min_valid_json_rate):
-        shown = "missing" if valid_json_rate is None else f"{valid_json_rate:.4f}"
-        return False, f"not promoted: valid-JSON rate {shown} is below the required {min_valid_json_rate:.4f}"
-    if champion is None:
-        return True, f"promoted to @{alias}: no current @{alias} ({name} = {value:.4f})"
-    same_split = bool(test_sha) and champion.test_sha256 == test_sha
-    if not same_split:
-        usable = (reevaluation is not None and reevaluation.error is None and reevaluation.value is not None
-                  and reevaluation.version == champion.version and reevaluation.test_sha256 == test_sha)
-        if usable:
-            return _compare(name, value, reevaluation.value, champion.version, higher_is_better, alias,
-                            f"re-evaluated on this test split (sha256 {_short(test_sha)})")
-        different = (f"@{alias} (version {champion.version}) was measured on a different test split "
-                     f"(sha256 {_short(champion.test_sha256)} vs {_short(test_sha)})")
-        if reevaluation is not None and reevaluation.error:
-            return False, (f"not promoted: {different} and could not be re-evaluated on this one: "
-                           f"{reevaluation.error}; not comparable")
-        return False, f"not promoted: {different}; not comparable"
-    if champion.metric_name != name or champion.value is None:
-        return False, (f"not promoted: @{alias} (version {champion.version}) has no recorded {name}; "
-                       "not comparable")
-    return _compare(name, value, champion.value, champion.version, higher_is_better, alias, "on the same test split")
-
-
-def _compare(name: str, value: float, champion_value: float, version: str, higher_is_better: bool, alias: str,
-             where: str) -> tuple[bool, str]:
-    better = value > champion_value if higher_is_better else value < champion_value
-    relation = "beats" if better else "does not beat"
-    verdict = f"promoted to @{alias}" if better else "not promoted"
-    return better, (f"{verdict}: {name} {value:.4f} {relation} @{alias} version {version} "
-                    f"({champion_value:.4f}) {where}")
-
-
-def _short(sha: str | None) -> str:
-    return sha[:12] if sha else "unknown"
 
 
 def current_champion(client: MlflowClient, model_name: str, alias: str = CHAMPION) -> Champion | None:
@@ -581,16 +480,16 @@ def _description(decision: Mapping[str, Any]) -> str:
     """The version's description in the registry UI: the decision, and what it was compared with."""
     pm = decision["primary_metric"]
     lines = [(f"Registered with {pm['name']} = {pm['value']:.4f} on test split sha256 "
-              f"{_short(decision.get('test_split_sha256'))}."), f"Gate: {decision['reason']}."]
+              f"{short_sha(decision.get('test_split_sha256'))}."), f"Gate: {decision['reason']}."]
     compared = decision.get("comparison")
     if compared:
         rec = compared["champion_recorded"]
         shown = "none" if rec["value"] is None else f"{rec['value']:.4f}"
         line = (f"@{decision['alias']} was version {compared['champion_version']}, recorded {pm['name']} = {shown} "
-                f"on test split sha256 {_short(rec['test_split_sha256'])}")
+                f"on test split sha256 {short_sha(rec['test_split_sha256'])}")
         if compared["champion_reevaluated"]:
             line += (f"; re-evaluated on this version's test split (sha256 "
-                     f"{_short(compared['compared_on_test_sha256'])}): {compared['champion_value']:.4f}")
+                     f"{short_sha(compared['compared_on_test_sha256'])}): {compared['champion_value']:.4f}")
         elif (compared.get("reevaluation") or {}).get("error"):
             line += f"; re-evaluation failed: {compared['reevaluation']['error']}"
         lines.append(line + ".")

@@ -1,4 +1,5 @@
-"""The champion gate and failure-safe registration, against a real (SQLite) MLflow registry."""
+"""Failure-safe registration and the champion gate applied, against a real (SQLite) MLflow registry (the decision
+itself: ``core/test_gate.py``)."""
 
 from __future__ import annotations
 
@@ -8,45 +9,11 @@ from mlflow.exceptions import MlflowException
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.tracking import registry
 from riskft_pipeline.tracking.client import TrackingError
-from riskft_pipeline.tracking.registry import Champion, Reevaluation, decide, register_adapter
+from riskft_pipeline.tracking.registry import register_adapter
 from riskft_pipeline.tracking.runs import start_training_run
 from riskft_pipeline_tests.tracking.fakes import fake_report, make_data
 
 SPLIT = "a" * 64
-METRIC = "mean_field_accuracy"
-
-
-# --- the decision itself (pure) ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "champion", "promote", "words"),
-    [
-        (0.5, None, True, "no current @champion"),
-        (0.81, Champion("3", METRIC, 0.80, SPLIT), True, "beats @champion version 3 (0.8000)"),
-        (0.80, Champion("3", METRIC, 0.80, SPLIT), False, "does not beat"),
-        (0.79, Champion("3", METRIC, 0.80, SPLIT), False, "does not beat"),
-        (0.99, Champion("3", METRIC, 0.80, "b" * 64), False, "different test split"),
-        (0.99, Champion("3", "test_auc", 0.60, SPLIT), False, "not comparable"),
-        (0.99, Champion("3", METRIC, None, SPLIT), False, "not comparable"),
-    ],
-)
-def test_decide(value, champion, promote, words):
-    promoted, reason = decide((METRIC, value), SPLIT, champion)
-    assert promoted is promote
-    assert words in reason
-
-
-def test_decide_lower_is_better_and_valid_json_precondition():
-    champion = Champion("1", "brier", 0.20, SPLIT)
-    assert decide(("brier", 0.10), SPLIT, champion, higher_is_better=False)[0] is True
-    assert decide(("brier", 0.30), SPLIT, champion, higher_is_better=False)[0] is False
-    blocked, reason = decide((METRIC, 0.99), SPLIT, None, valid_json_rate=0.80, min_valid_json_rate=0.95)
-    assert not blocked and "valid-JSON rate 0.8000 is below the required 0.9500" in reason
-    assert not decide((METRIC, 0.99), SPLIT, None, valid_json_rate=None, min_valid_json_rate=0.5)[0]
-
-
-# --- end to end against the registry -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -168,25 +135,6 @@ def test_unusable_inputs_fail_before_anything_is_registered(store, recipe, fake_
 # --- a champion measured on another test split: re-evaluated on the candidate's ----------------------------------
 
 
-OTHER = "b" * 64
-
-
-@pytest.mark.parametrize(
-    ("value", "reevaluation", "promote", "words"),
-    [
-        (0.60, Reevaluation("3", SPLIT, value=0.50), True, "beats @champion version 3 (0.5000) re-evaluated on this"),
-        (0.50, Reevaluation("3", SPLIT, value=0.50), False, "does not beat @champion version 3 (0.5000) re-evaluated"),
-        (0.99, Reevaluation("3", SPLIT, error="its artifacts could not be fetched (gone)"), False,
-         "could not be re-evaluated on this one: its artifacts could not be fetched (gone); not comparable"),
-        (0.99, Reevaluation("2", SPLIT, value=0.1), False, "different test split"),  # another champion's
-        (0.99, Reevaluation("3", "c" * 64, value=0.1), False, "different test split"),  # another split's
-    ],
-)
-def test_decide_against_a_reevaluated_champion(value, reevaluation, promote, words):
-    champion = Champion("3", METRIC, 0.90, OTHER)  # recorded 0.90 on its own split: not what counts
-    promoted, reason = decide((METRIC, value), SPLIT, champion, reevaluation=reevaluation)
-    assert promoted is promote
-    assert words in reason
 
 
 def _reevaluator(value: float | None = None, error: Exception | None = None):
