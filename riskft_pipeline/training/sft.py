@@ -26,6 +26,7 @@ from riskft_pipeline.core.adapter_files import ADAPTER_META
 from riskft_pipeline.core.config import Recipe, load_recipe, recipe_dict, recipe_hash
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_dir, read_jsonl, sha256_file, write_json
+from riskft_pipeline.training.answer_loss import answer_head_trainer
 from riskft_pipeline.training.base_model import load_base
 from riskft_pipeline.training.chat import check_label_tokens, encode_example
 
@@ -174,75 +175,7 @@ def _lora_config(recipe: Recipe):
                       bias="none", task_type="CAUSAL_LM")
 
 
-def _trainer_class():
-    """trl's ``SFTTrainer`` with the loss's LM head run only at the answer positions on CPU.
-
-    trl 1.16 computes the loss through a fused, tiled LM head that scores only the labelled positions on Triton
-    devices (CUDA) but *every* position elsewhere (its compact path needs Triton), plus the entropy of each: on CPU
-    that is the 49k-way head over the whole prompt, whose logits the loss never reads. Here, on CPU and outside DDP,
-    the backbone runs once and the head projects only the positions with a label; the loss is the same sum of
-    cross-entropies over the same tokens divided by the same count (measured: same loss values, 1.3x the tokens/s of
-    the trl path, ``benchmarks/bench_training.py``). Anything unusual (CUDA, DDP, other loss types, logit scaling)
-    goes to trl's own loss.
-    """
-    from trl import SFTTrainer
-
-    class AnswerHeadSFTTrainer(SFTTrainer):
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            causal_lm = _answer_only_target(self, model, inputs)
-            if causal_lm is None:
-                return super().compute_loss(model, inputs, return_outputs=return_outputs,
-                                            num_items_in_batch=num_items_in_batch)
-            loss, correct, counted = _answer_only_loss(causal_lm, inputs, num_items_in_batch)
-            mode = "train" if model.training else "eval"
-            metrics = getattr(self, "_metrics", None)
-            if metrics is not None:  # trl's log line keeps its token accuracy (no entropy: it needs every logit)
-                metrics[mode]["mean_token_accuracy"].append(correct / counted if counted else 0.0)
-            return (loss, None) if return_outputs else loss
-
-    return AnswerHeadSFTTrainer
-
-
-def _answer_only_target(trainer, model, inputs):
-    """The PEFT-wrapped causal LM when the answer-only loss applies to this batch, else None (trl's loss runs)."""
-    import torch
-
-    if "labels" not in inputs or isinstance(model, torch.nn.parallel.DistributedDataParallel):
-        return None
-    args = trainer.args
-    if getattr(args, "loss_type", "nll") != "nll" or trainer.label_smoother is not None \
-            or trainer.compute_loss_func is not None or getattr(trainer, "aux_loss_enabled", False):
-        return None
-    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-    config = causal_lm.config.get_text_config()
-    if any(getattr(config, k, None) not in (None, 1.0) for k in ("final_logit_softcapping", "logit_scale",
-                                                                   "output_multiplier", "lm_head_multiplier",
-                                                                   "logits_scaling")):
-        return None
-    if causal_lm.get_output_embeddings().weight.device.type == "cuda":
-        return None  # trl scores only the labelled positions on Triton devices; the H100 figures ran its loss
-    return causal_lm
-
-
-def _answer_only_loss(causal_lm, inputs: dict, num_items_in_batch=None):
-    """(loss, correct top-1 answer tokens, answer tokens): next-token cross-entropy summed over labelled positions,
-    divided by ``num_items_in_batch`` (the Trainer's count over the accumulated batch) or by this batch's count."""
-    import torch
-    import torch.nn.functional as F
-
-    backbone = getattr(causal_lm, causal_lm.base_model_prefix)
-    kwargs = {k: v for k, v in inputs.items() if k != "labels"}
-    kwargs["use_cache"] = False
-    hidden = backbone(**kwargs).last_hidden_state[:, :-1]
-    target = inputs["labels"][:, 1:]
-    keep = target != -100
-    logits = causal_lm.get_output_embeddings()(hidden[keep]).float()
-    target = target[keep]
-    total = F.cross_entropy(logits, target, reduction="sum")
-    denom = num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1)
-    with torch.no_grad():
-        correct = int((logits.argmax(-1) == target).sum())
-    return total / denom, correct, int(target.numel())
+_trainer_class = answer_head_trainer  # the name benchmarks/bench_training.py imports
 
 
 def _log_callback(callbacks: Sequence[LogCallback], clock: dict):
@@ -317,7 +250,7 @@ def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[
     args = build_sft_config(recipe, ckpt_dir, progress)  # under torchrun this initialises the process group
     resume_from = _choose_checkpoint(ckpt_dir, _run_key(recipe, train_file), resume)
     clock: dict = {}
-    trainer = _trainer_class()(model=model, args=args, train_dataset=dataset,
+    trainer = answer_head_trainer()(model=model, args=args, train_dataset=dataset,
                                processing_class=tokenizer, peft_config=_lora_config(recipe),
                                callbacks=[_log_callback(callbacks, clock)])
     t0 = time.perf_counter()
