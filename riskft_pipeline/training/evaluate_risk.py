@@ -40,10 +40,12 @@ from riskft_pipeline.core.risk.faithful import check_faithful
 from riskft_pipeline.core.risk.features import ID
 from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, parse_answer
 from riskft_pipeline.core.risk.tiers import score_cuts, tiers_from_scores
+from riskft_pipeline.core.risk.zones import fit_zones, percentiles, zone_capture, zone_of
 
 SHIPPED = "fused"  # adapter score and the logreg baseline, z-scored with validation statistics, weighted on validation
 METHODS: tuple[str, ...] = ("model", SHIPPED, *BASELINES)
-METRICS: tuple[str, ...] = ("auc", "f1", "recall_at_20_effort", "effort_at_20_recall", "popt")
+METRICS: tuple[str, ...] = ("auc", "f1", "recall_at_20_effort", "effort_at_20_recall", "popt", "caught_top5",
+                             "caught_top10", "caught_top20")
 PUBLISHED_ANCHORS = {
     "metric": "test AUC on the 80/20 time split (ISSTA'21 'Deep Just-In-Time Defect Prediction: How Far Are We?')",
     "lapredict": {"qt": 0.744, "openstack": 0.749},
@@ -231,7 +233,6 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
         "fused_minus_best_baseline": fusion.paired_bootstrap(
             fusion.auc_diff(y_test, fused_test, baseline_scores[_best(baseline_metrics)]), len(y_test), seed=seed),
     }
-    argmax_rates, argmax_counts = tier_bug_rates([TIERS[i] for i in run["p_test"].argmax(axis=1)], _labels(test))
     summary = _summary(data_dir)
     context = {
         "split": summary.get("split", {}),
@@ -247,7 +248,7 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
         "best_baseline": _best(baseline_metrics),
         "lm_contribution": _lm_sentence(margins["fused_minus_logreg"], predictor["fusion"]["weight"], len(y_test)),
         "tier_cuts": cuts,
-        "most_probable_tier": {"bug_rates": _rounded(argmax_rates), "counts": argmax_counts},
+        "zones": {**predictor["zones"], "test_capture": zone_capture(y_test, fused_test, predictor["zones"])},
         "text_columns": summary.get("text_columns", []),
         "n_train_examples": meta.get("train", {}).get("n_train_examples"),
         "train": {k: meta.get("train", {}).get(k) for k in ("train_runtime_s", "tokens_per_s", "steps",
@@ -272,7 +273,9 @@ def fit_predictor(train: pd.DataFrame, val: pd.DataFrame, y_val: np.ndarray, s_v
     tab = fit_logreg(train)
     choice = fusion.choose_score_fusion(y_val, s_val, logreg_scores(tab, val))
     pred = {"kind": "risk-fusion", "tabular": tab, "fusion": choice.to_dict()}
-    pred["tier_cuts"] = score_cuts(shipped_scores(pred, s_val, val), quantiles)
+    fused_val = shipped_scores(pred, s_val, val)
+    pred["tier_cuts"] = score_cuts(fused_val, quantiles)
+    pred["zones"] = fit_zones(fused_val)
     return pred
 
 
@@ -307,11 +310,13 @@ def _write_outputs(out_dir: Path, report: dict, test: list[dict], probs: np.ndar
     by_id = {j["id"]: j for j in justified}
     scores = tier_scores(probs)
     tiers = tiers_from_scores(fused, report["tier_cuts"])
+    zones, pct = zone_of(fused, report["zones"]), percentiles(fused, report["zones"])
     rows = []
     for k, row in enumerate(test):
         item = {"id": row["id"], "label": int(row["label"]), "effort": float(row["effort"]),
                 **{f"p_{t}": round(float(probs[k, i]), 6) for i, t in enumerate(TIERS)},
                 "adapter_score": round(float(scores[k]), 6), "score": round(float(fused[k]), 6), "tier": tiers[k],
+                "percentile": round(float(pct[k]), 1), "zone": zones[k],
                 **{f"score_{b}": round(float(baseline_scores[b][k]), 6) for b in BASELINES}}
         if row["id"] in by_id:
             j = by_id[row["id"]]
@@ -358,6 +363,17 @@ def _ci(m: dict) -> str:
     return f"{m['diff']:+.3f} [{_fmt(m['lo'])}, {_fmt(m['hi'])}]"
 
 
+def _zones_line(report: dict) -> str:
+    """What each review zone of the shipped score flagged and caught on the test split."""
+    capture = report.get("zones", {}).get("test_capture", {})
+    if not capture:
+        return ""
+    parts = [f"{name} flagged {_fmt(c['flagged_share'])} of changes and caught {_fmt(c['recall'])} of the bug-inducing "
+             f"ones (precision {_fmt(c['precision'])})" for name, c in capture.items()]
+    return ("Review zones (the riskiest 5/10/20% by the shipped score, cut on validation; columns `caught_topN` "
+            "give every method's share caught): " + "; ".join(parts) + ".")
+
+
 def render_markdown(report: dict, images: Sequence[str]) -> str:
     split = report.get("split", {})
     sizes, bounds = split.get("sizes", {}), split.get("boundaries", {})
@@ -389,6 +405,7 @@ def render_markdown(report: dict, images: Sequence[str]) -> str:
         "Observed bug rate per predicted tier (must rise low → medium → high): "
         + ", ".join(f"{t} {_fmt(rates[t])} (n={counts[t]})" for t in TIERS)
         + f" — {'rises' if report['tier_rates_rise'] else 'does NOT rise'}.", "",
+        _zones_line(report), "",
         (f"Faithful justifications: {_fmt(report['faithful_rate'])} of {report['n_justified']} generated "
         f"(valid answers {_fmt(report['valid_answer_rate'])})."), "",
         f"Tier definition (training period only): {report['tier_definition'].get('description', '')}", "",

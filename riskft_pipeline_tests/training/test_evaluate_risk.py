@@ -76,9 +76,24 @@ def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
     fused = shipped_scores(predictor, np.array([p["adapter_score"] for p in predictions]), frame)
     assert [p["score"] for p in predictions] == pytest.approx(fused.tolist(), abs=1e-4)
     assert [p["tier"] for p in predictions] == tiers_from_scores(fused, report["tier_cuts"])
+    # review zones: cut on the shipped score's validation values, travel in the predictor, measured on test
+    from riskft_pipeline.core.risk.zones import zone_of
+
+    assert predictor["zones"]["n_val"] == 6 and "most_probable_tier" not in report  # one tier definition
+    assert [p["zone"] for p in predictions] == zone_of(fused, predictor["zones"])
+    assert all(0.0 <= p["percentile"] <= 100.0 for p in predictions)
+    top = max(predictions, key=lambda p: p["score"])
+    assert top["zone"] != "rest" and top["percentile"] >= max(p["percentile"] for p in predictions)
+    capture = report["zones"]["test_capture"]
+    assert set(capture) == {"top5", "top10", "top20"}
+    flagged = sum(p["zone"] != "rest" for p in predictions)
+    assert capture["top20"]["flagged"] == flagged
+    assert capture["top20"]["bugs_caught"] == sum(p["label"] for p in predictions if p["zone"] != "rest")
+    assert report["methods"]["logreg"]["caught_top20"] is not None or sum(p["label"] for p in predictions) == 0
     assert (out / "roc.png").read_bytes()[:4] == b"\x89PNG"
     md = (out / "report.md").read_text()
     assert "| model |" in md and "| lapredict |" in md and "![roc.png](roc.png)" in md
+    assert "Review zones" in md and "caught_top20" in md
 
 
 def test_score_and_tier_rates_on_a_known_case():

@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from riskft_pipeline.core import metrics
 from riskft_pipeline.core.risk.features import FEATURES, LABEL, feature_matrix, log1p_features
+from riskft_pipeline.core.risk.zones import fit_zones, zone_capture
 
 BASELINES: tuple[str, ...] = ("lapredict", "logreg", "gbm")
 
@@ -45,7 +46,9 @@ def _models(seed: int) -> dict[str, tuple[Callable[[pd.DataFrame], np.ndarray], 
 
 
 def score_method(y_val, s_val, y_test, s_test, effort_test) -> dict[str, float]:
-    """AUC, F1 (threshold chosen on validation), and the effort-aware metrics on test."""
+    """AUC, F1 (threshold chosen on validation), the effort-aware metrics on test, and the share of the test split's
+    bug-inducing changes caught by each risk zone (the riskiest 5/10/20%, cut on this method's validation scores:
+    :mod:`~riskft_pipeline.core.risk.zones`), keys ``caught_top5`` ..."""
     threshold = metrics.best_threshold(y_val, s_val)
     out = {
         "auc": metrics.roc_auc(y_test, s_test),
@@ -53,6 +56,8 @@ def score_method(y_val, s_val, y_test, s_test, effort_test) -> dict[str, float]:
         "threshold": float(threshold),
     }
     out.update(metrics.effort_metrics(y_test, s_test, effort_test))
+    capture = zone_capture(y_test, s_test, fit_zones(s_val))
+    out.update({f"caught_{name}": c["recall"] for name, c in capture.items()})
     return out
 
 

@@ -11,7 +11,8 @@ from riskft_pipeline.core.risk.split import time_split
 from riskft_pipeline.paths import embedded_data_dir
 from riskft_pipeline_tests.core.risk.risk_rows import SHARED, needs_shared
 
-METRICS = {"auc", "f1", "threshold", "recall_at_20_effort", "effort_at_20_recall", "popt"}
+METRICS = {"auc", "f1", "threshold", "recall_at_20_effort", "effort_at_20_recall", "popt", "caught_top5",
+           "caught_top10", "caught_top20"}
 
 
 def _run(path):
@@ -29,6 +30,9 @@ def test_baselines_on_the_embedded_default():
     assert results["logreg"]["auc"] > 0.72
     assert results["lapredict"]["auc"] > 0.68
     assert results["gbm"]["auc"] > 0.68
+    for r in results.values():  # nested zones catch more as they grow, and a ranking model beats chance in each
+        assert r["caught_top5"] <= r["caught_top10"] <= r["caught_top20"]
+        assert r["caught_top20"] > 0.20
 
 
 def test_effort_is_lines_added_plus_deleted(split):
