@@ -5,8 +5,13 @@ One row per non-merge commit reachable from ``HEAD``, in the k-feature format of
 
 Choices, and why:
 
-- **Which commits.** Every non-merge commit reachable from ``HEAD``, oldest first in topological order (PyDriller's
-  ``order="topo-order"``). Merges are skipped: their changes are already counted in the commits they merge, and
+- **How.** The ``git`` CLI directly (:mod:`.gitlog`): one streamed ``git log --raw --numstat`` for the walk, one
+  ``git cat-file --batch`` for the "before" contents, SZZ blames in worker threads (:mod:`.szz`) while the walk goes
+  on. Bare and normal repositories alike. The first, PyDriller-based miner is kept as the reference in
+  :mod:`.mining_pydriller` (same rows, except where PyDriller miscounted: see its docstring); this one is ~4-7x
+  faster (``benchmarks/bench_mining.py``), and never crashes on a submodule entry whose commit is absent.
+- **Which commits.** Every non-merge commit reachable from ``HEAD``, oldest first in topological order
+  (``git rev-list --topo-order --reverse``). Merges are skipped: their changes are already counted in the commits they merge, and
   PyDriller reports no modified files for them. A first-parent walk was not used because it would drop the commits
   of every merged branch along with the merge. Commits that change no file (``--allow-empty``) are skipped too.
 - **Dates.** ``date`` is the committer date (when the change landed in this history, which is what a time split
@@ -24,21 +29,32 @@ Choices, and why:
   change's subsystems. History follows renames. The history metrics count *earlier* changes only, as the brief and
   Kamei et al.'s text define them; the ISSTA'21 files appear to include the change itself (their minimum ``exp``,
   ``ndev``, ``sexp`` and ``rexp`` are 1), so expect the mined values to be lower by about one.
-- **SZZ.** For each fixing commit, the lines it deletes or changes are blamed in its parent with
-  PyDriller's ``Git.get_commits_last_modified_lines`` (``git blame -w``; blank and comment-only lines are ignored by
-  PyDriller). The commits blamed get ``bug=1``. Blame runs on the parent, so a blamed commit is always an ancestor of
-  the fix, never a later change. Fixes that only add lines blame nothing (the usual SZZ limit).
-
-Note: PyDriller sets ``blame.markUnblamableLines=true`` in the mined repository's own git config when it opens it.
+- **SZZ** (:mod:`.szz`). For each fixing commit, the lines it deletes or changes are blamed in its parent
+  (``git blame -w``; blank and comment-only lines are not blamed). The commits blamed get ``bug=1``. Blame runs on
+  the parent, so a blamed commit is always an ancestor of the fix, never a later change. Fixes that only add lines
+  blame nothing (the usual SZZ limit). Fixes come from the message patterns / incident ids, or from an issue
+  tracker export (:mod:`.tracker`: commits citing a bug's key; candidates made after the bug was reported are
+  discarded).
+- **Giant commits** (``giant`` column: :data:`DEFAULT_GIANT_FILES` files or :data:`DEFAULT_GIANT_LINES` lines and
+  more: vendored imports, mass reformatting) are rows like any other, but by default SZZ blames through them
+  (``--ignore-rev``), never labels them, and a giant fix blames nothing.
+- **Maturity.** A recent change (``maturity_days`` before the newest) that no fix blames yet is unlabelled
+  (``bug`` <NA>, written empty): its fix may not have happened. The change readers quarantine such rows
+  (``unlabelled``), so they are never trained or evaluated on as clean.
+- **Incremental.** ``mine(..., previous=rows)`` adds only the commits after the earlier rows (:func:`mine`).
+- **Edge cases** are counted in :class:`MiningStats` (``df.attrs["mining"]``), never raised: merges, empty commits,
+  renames, binary files, submodule entries, non-UTF-8 messages (decoded with replacement characters), giant commits.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import os
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -47,8 +63,19 @@ import numpy as np
 import pandas as pd
 
 from riskft_pipeline.core.csvio import FORMULA_START
-from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write
+from riskft_pipeline.core.risk.gitlog import (
+    GITLINK_MODE,
+    BlobReader,
+    FileEntry,
+    LogCommit,
+    display_path,
+    iter_log,
+    open_repository,
+    rev_list,
+)
+from riskft_pipeline.core.risk.szz import BlamePool, FixBlame
+from riskft_pipeline.core.risk.tracker import IssueTracker
 
 METRIC_COLUMNS: tuple[str, ...] = (
     "ns", "nd", "nf", "entrophy", "la", "ld", "lt", "fix", "ndev", "age", "nuc", "exp", "rexp", "sexp",
@@ -221,69 +248,375 @@ def diff_summary(files: Sequence[_FileChange], limit: int = DIFF_SUMMARY_CHARS) 
     return "; ".join(kept)
 
 
-def _file_changes(commit: Any) -> tuple[list[_FileChange], list[Any]]:
-    """The commit's file changes (and PyDriller's ModifiedFile objects, for lt and SZZ)."""
-    mods = list(commit.modified_files)
-    files = [
-        _FileChange(
-            path=_posix(m.new_path or m.old_path),
-            old_path=_posix(m.old_path) if m.old_path else None,
-            kind=m.change_type.name,
-            added=m.added_lines,
-            deleted=m.deleted_lines,
-        )
-        for m in mods
-    ]
-    return files, mods
-
-
-def _posix(path: str) -> str:
-    return str(path).replace("\\", "/")
-
-
-def _lines_before(mods: Sequence[Any]) -> int:
-    return sum(count_lines(m.content_before) for m in mods if m.change_type.name != "ADD")
-
-
-def _author_id(commit: Any) -> str:
-    return (commit.author.email or commit.author.name or "unknown").strip().lower()
-
-
-def _szz_blame(git: Any, commit: Any, mods: Sequence[Any]) -> set[str]:
-    """Hashes of the commits that last touched the lines this fix deletes or changes (blame of its parent)."""
-    blamed: set[str] = set()
-    for mod in mods:
-        if mod.deleted_lines == 0 or mod.change_type.name == "ADD":
-            continue
-        for hashes in git.get_commits_last_modified_lines(commit, modification=mod).values():
-            blamed.update(hashes)
-    return blamed
-
-
-def _open_git(repo_path: str | Path) -> Any:
-    from git.exc import InvalidGitRepositoryError, NoSuchPathError
-    from pydriller import Git
-
-    path = Path(repo_path).expanduser()
-    try:
-        return Git(str(path))
-    except (InvalidGitRepositoryError, NoSuchPathError):
-        raise InputError(f"not a git repository: {path}") from None
-
-
-def _commit_count(git: Any) -> int | None:
-    from git.exc import GitCommandError
-
-    try:
-        return int(git.repo.git.rev_list("--count", "HEAD"))
-    except GitCommandError:  # an empty repository has no HEAD: the walk yields nothing and the bar has no total
-        return None
-
-
 def _as_utc(when: datetime | None) -> datetime | None:
     if when is None or when.tzinfo is not None:
         return when
     return when.replace(tzinfo=UTC)
+
+
+EXTRA_COLUMNS: tuple[str, ...] = ("giant",)
+"""Written after :data:`CHANGE_COLUMNS`: ``giant`` = 1 for a commit too large to be one reviewable change (vendored
+imports, licence headers, mass reformatting): kept as a row, flagged, and (by default) kept out of SZZ."""
+DEFAULT_GIANT_FILES = 100
+DEFAULT_GIANT_LINES = 10_000
+PROGRESS_EVERY_S = 1.0
+
+
+def is_giant(nf: int, churn: int, giant_files: int = DEFAULT_GIANT_FILES,
+             giant_lines: int = DEFAULT_GIANT_LINES) -> bool:
+    """A commit touching ``giant_files`` files or more, or changing ``giant_lines`` lines or more (added + deleted)."""
+    return nf >= giant_files or churn >= giant_lines
+
+
+@dataclass(frozen=True)
+class MiningProgress:
+    """What a progress callback receives, about once a second and once at the end."""
+
+    commits: int
+    total: int
+    elapsed_s: float
+    pending_blames: int
+    done: bool = False
+
+    @property
+    def commits_per_s(self) -> float:
+        return self.commits / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass
+class MiningStats:
+    """Everything the walk met, counted: the edge cases (merges, renames, binary files, submodules, non-UTF-8
+    messages, giant commits) are handled and reported here, never raised."""
+
+    commits_walked: int = 0
+    merges_skipped: int = 0
+    empty_skipped: int = 0
+    rows: int = 0
+    fixes: int = 0
+    bug_inducing: int = 0
+    blamed_outside_rows: int = 0
+    root_commits: int = 0
+    renames: int = 0
+    binary_files: int = 0
+    submodule_changes: int = 0
+    non_utf8_messages: int = 0
+    giant_commits: int = 0
+    szz_fixes: int = 0
+    szz_fixes_skipped_giant: int = 0
+    szz_files_blamed: int = 0
+    szz_cosmetic_lines_skipped: int = 0
+    szz_blame_errors: int = 0
+    szz_blame_error_examples: list[str] = field(default_factory=list)
+    missing_blobs: int = 0
+    unlabelled: int = 0
+    maturity_days: float | None = None
+    workers: int = 1
+    elapsed_s: float = 0.0
+    commits_per_s: float = 0.0
+    incremental: dict[str, Any] | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if out["incremental"] is None:
+            del out["incremental"]
+        return out
+
+
+@dataclass
+class MiningResult:
+    changes: pd.DataFrame
+    stats: MiningStats
+
+
+class _Restart(Exception):
+    """The previous rows are not a prefix of the walk: incremental mining falls back to a full mine."""
+
+
+def _default_progress() -> Callable[[MiningProgress], None]:
+    import sys
+
+    def show(p: MiningProgress) -> None:
+        end = "\n" if p.done else "\r"
+        print(f"mining: {p.commits:,}/{p.total:,} commits, {p.commits_per_s:,.0f} commits/s, "
+              f"{p.pending_blames} fixes waiting for blame, {p.elapsed_s:,.0f} s", end=end, file=sys.stderr,
+              flush=True)
+
+    return show
+
+
+def _changes_of(entries: Sequence[FileEntry]) -> list[_FileChange]:
+    return [_FileChange(path=e.path, old_path=e.old_path, kind=e.kind, added=e.added, deleted=e.deleted)
+            for e in entries]
+
+
+def mine(
+    repo_path: str | Path,
+    *,
+    fix_patterns: Sequence[str] = DEFAULT_FIX_PATTERNS,
+    incident_id_pattern: str | None = None,
+    since: datetime | None = None,
+    progress: bool | Callable[[MiningProgress], None] = False,
+    workers: int | None = None,
+    giant_files: int = DEFAULT_GIANT_FILES,
+    giant_lines: int = DEFAULT_GIANT_LINES,
+    szz_skip_giant: bool = True,
+    maturity_days: float | None = None,
+    tracker: IssueTracker | None = None,
+    szz_from_messages: bool | None = None,
+    previous: pd.DataFrame | None = None,
+) -> MiningResult:
+    """Mine ``repo_path`` (bare or not) into one row per change (:data:`CHANGE_COLUMNS` + :data:`EXTRA_COLUMNS`),
+    labelled by SZZ, with a :class:`MiningStats`.
+
+    ``incident_id_pattern``, ``since``: as :func:`mine_repository`. ``progress``: True prints commits/s to stderr,
+    a callable receives :class:`MiningProgress`. ``workers``: threads blaming fixes (default: the CPU count).
+    ``giant_files``/``giant_lines``: :func:`is_giant`; with ``szz_skip_giant`` a giant commit is never labelled
+    bug-inducing, blame looks through it (``--ignore-rev``), and a giant fix blames nothing.
+    ``maturity_days``: a change made within that many days before the newest change and not blamed (yet) is
+    unlabelled: ``bug`` is <NA> (written empty), since its fix may not have happened yet; None labels every change.
+    ``tracker``: fixes are the commits citing a bug of the issue export (the report-date filter applies); messages
+    matching the fix patterns are SZZ fixes too only with ``szz_from_messages`` (default: True without a tracker,
+    False with one). The ``fix`` metric stays "message matches or cites a bug".
+    ``previous``: the rows of an earlier mine of the same repository with the same options (:func:`read_mined_csv`
+    reads one back): only the commits after them get rows, metrics and blames; the older commits' history is
+    replayed from ``git log`` (cheap), their labels updated from the new fixes. When the earlier rows are not a
+    prefix of the walk (history rewritten, a branch merged that interleaves with them), a full mine is done and
+    ``stats.incremental["fallback"]`` says why.
+    """
+    try:
+        return _mine(repo_path, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
+                     progress=progress, workers=workers, giant_files=giant_files, giant_lines=giant_lines,
+                     szz_skip_giant=szz_skip_giant, maturity_days=maturity_days, tracker=tracker,
+                     szz_from_messages=szz_from_messages, previous=previous)
+    except _Restart as why:
+        result = _mine(repo_path, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
+                       progress=progress, workers=workers, giant_files=giant_files, giant_lines=giant_lines,
+                       szz_skip_giant=szz_skip_giant, maturity_days=maturity_days, tracker=tracker,
+                       szz_from_messages=szz_from_messages, previous=None)
+        result.stats.incremental = {"previous_rows": len(previous) if previous is not None else 0,
+                                    "fallback": str(why)}
+        return result
+
+
+def _mine(repo_path: str | Path, *, fix_patterns: Sequence[str], incident_id_pattern: str | None,
+          since: datetime | None, progress: bool | Callable[[MiningProgress], None], workers: int | None,
+          giant_files: int, giant_lines: int, szz_skip_giant: bool, maturity_days: float | None,
+          tracker: IssueTracker | None, szz_from_messages: bool | None,
+          previous: pd.DataFrame | None) -> MiningResult:
+    t0 = time.perf_counter()
+    repo = open_repository(repo_path)
+    is_fix = fix_regex(fix_patterns, incident_id_pattern)
+    from_messages = tracker is None if szz_from_messages is None else szz_from_messages
+    start = _as_utc(since)
+    start_s = start.timestamp() if start is not None else None
+    report = _default_progress() if progress is True else (progress or None)
+    order = rev_list(repo)
+    known, replay_until = _previous_prefix(previous, order)
+
+    stats = MiningStats(workers=workers or os.cpu_count() or 1, maturity_days=maturity_days)
+    history = _History()
+    rows: list[dict[str, Any]] = []
+    committed: dict[str, int] = {}
+    giants: set[str] = set()
+    fix_reports: dict[str, float | None] = {}
+    pool = BlamePool(repo, stats.workers)
+    blobs = BlobReader(repo)
+    last_report = t0
+    try:
+        for index, commit in enumerate(iter_log(repo)):
+            stats.commits_walked += 1
+            committed[commit.hash] = commit.committed
+            if report and time.perf_counter() - last_report >= PROGRESS_EVERY_S:
+                last_report = time.perf_counter()
+                report(MiningProgress(index + 1, len(order), last_report - t0, pool.pending()))
+            if commit.merge:
+                stats.merges_skipped += 1
+                continue
+            if not commit.files:
+                stats.empty_skipped += 1
+                continue
+            replaying = index <= replay_until
+            if replaying and commit.hash not in known:
+                raise _Restart(f"commit {commit.hash[:12]} has no earlier row but comes before the last one")
+            _count_edges(stats, commit)
+            files = _changes_of(commit.files)
+            history.follow_renames(files)
+            paths = [f.path for f in files]
+            subsystems = {subsystem_of(p) for p in paths}
+            author = (commit.author_email or commit.author_name or "unknown").strip().lower()
+            giant = is_giant(len(files), sum(f.added + f.deleted for f in files), giant_files, giant_lines)
+            if giant:
+                giants.add(commit.hash)
+                if szz_skip_giant:
+                    pool.ignore(commit.hash)
+            if not replaying and (start_s is None or commit.committed >= start_s):
+                bug_keys = tracker.bug_keys(commit.message) if tracker else []
+                row = _row(commit, files, history.metrics(paths, subsystems, author, commit.committed),
+                           is_fix, bool(bug_keys), giant, blobs)
+                rows.append(row)
+                szz_fix = bool(bug_keys) or (from_messages and bool(is_fix.search(commit.message)))
+                if szz_fix and commit.parents:
+                    stats.szz_fixes += 1
+                    if giant and szz_skip_giant:
+                        stats.szz_fixes_skipped_giant += 1
+                    else:
+                        fix_reports[commit.hash] = tracker.report_time(bug_keys) if bug_keys else None
+                        pool.submit(commit.hash, commit.parents[0])
+            history.record(index, paths, subsystems, author, commit.committed)
+        blames = pool.results()
+    finally:
+        blobs.close()
+        pool.close()
+    stats.missing_blobs = blobs.missing
+    blamed = _collect_blames(blames, fix_reports, committed, giants if szz_skip_giant else set(), stats)
+    if report:
+        elapsed = time.perf_counter() - t0
+        report(MiningProgress(stats.commits_walked, len(order), elapsed, 0, done=True))
+    df = _finish(rows, previous, blamed, maturity_days, stats)
+    stats.elapsed_s = round(time.perf_counter() - t0, 3)
+    stats.commits_per_s = round(stats.commits_walked / stats.elapsed_s, 1) if stats.elapsed_s > 0 else 0.0
+    if previous is not None:
+        stats.incremental = {"previous_rows": len(previous), "new_rows": len(rows),
+                             "replayed_commits": replay_until + 1,
+                             "relabelled": int(stats.labels.pop("_relabelled", 0))}
+    stats.labels.pop("_relabelled", None)
+    df.attrs["mining"] = stats.as_dict()
+    return MiningResult(df, stats)
+
+
+def _previous_prefix(previous: pd.DataFrame | None, order: list[str]) -> tuple[set[str], int]:
+    """The earlier rows' ids and the walk position of the last of them (-1: nothing to replay)."""
+    if previous is None or previous.empty:
+        return set(), -1
+    known = set(previous["_id"].astype(str))
+    position = {h: i for i, h in enumerate(order)}
+    missing = [h for h in known if h not in position]
+    if missing:
+        raise _Restart(f"{len(missing)} earlier row(s) are not in the history any more (e.g. {missing[0][:12]})")
+    return known, max(position[h] for h in known)
+
+
+def _count_edges(stats: MiningStats, commit: LogCommit) -> None:
+    if not commit.parents:
+        stats.root_commits += 1
+    stats.non_utf8_messages += commit.non_utf8_message
+    for e in commit.files:
+        stats.renames += e.kind == "RENAME"
+        stats.binary_files += e.binary
+        stats.submodule_changes += e.submodule
+
+
+def _lines_before(entries: Sequence[FileEntry], blobs: BlobReader) -> int:
+    """Lines of the touched files before the change: the old blob of every file that is not new (0 for binary
+    content and for submodule entries, whose id names a commit, not a blob)."""
+    return sum(blobs.line_count(e.old_blob, count_lines) for e in entries
+               if e.kind != "ADD" and e.old_mode != GITLINK_MODE)
+
+
+def _row(commit: LogCommit, files: list[_FileChange], hist: dict[str, Any], is_fix: re.Pattern[str],
+         cites_bug: bool, giant: bool, blobs: BlobReader) -> dict[str, Any]:
+    paths = [f.path for f in files]
+    shown = [_FileChange(display_path(f.path), display_path(f.old_path) if f.old_path else None, f.kind, f.added,
+                         f.deleted) for f in files]
+    return {
+        "_id": commit.hash,
+        "date": commit.committed,
+        "bug": 0,
+        "ns": len({subsystem_of(p) for p in paths}),
+        "nd": len({directory_of(p) for p in paths}),
+        "nf": len(files),
+        "entrophy": entropy([f.added + f.deleted for f in files]),
+        "la": sum(f.added for f in files),
+        "ld": sum(f.deleted for f in files),
+        "lt": _lines_before(commit.files, blobs),
+        "fix": int(bool(is_fix.search(commit.message)) or cites_bug),
+        **hist,
+        "message": short_message(commit.message),
+        "diff_summary": diff_summary(shown),
+        "giant": int(giant),
+    }
+
+
+def _collect_blames(blames: list[FixBlame], fix_reports: dict[str, float | None], committed: dict[str, int],
+                    giants: set[str], stats: MiningStats) -> set[str]:
+    """The union of every fix's blamed commits, less those made after the fix's bug was reported (tracker fixes)
+    and the giant commits (when they are kept out of SZZ)."""
+    blamed: set[str] = set()
+    late = 0
+    for b in blames:
+        stats.szz_files_blamed += b.files_blamed
+        stats.szz_cosmetic_lines_skipped += b.cosmetic_lines
+        stats.szz_blame_errors += len(b.errors)
+        stats.szz_blame_error_examples.extend(b.errors[: max(0, 5 - len(stats.szz_blame_error_examples))])
+        reported = fix_reports.get(b.fix)
+        for h in b.blamed:
+            if reported is not None and committed.get(h, 0) > reported:
+                late += 1
+                continue
+            if h not in giants:
+                blamed.add(h)
+    stats.labels["candidates_after_report_discarded"] = late
+    return blamed
+
+
+def _finish(rows: list[dict[str, Any]], previous: pd.DataFrame | None, blamed: set[str],
+            maturity_days: float | None, stats: MiningStats) -> pd.DataFrame:
+    """Label (SZZ, maturity window), type the columns, join the earlier rows, sort by date."""
+    columns = [*CHANGE_COLUMNS, *EXTRA_COLUMNS]
+    new = pd.DataFrame(rows, columns=columns)
+    new["bug"] = new["_id"].isin(blamed).astype(int)
+    relabelled = 0
+    if previous is not None and len(previous):
+        old = previous.reindex(columns=columns).copy()
+        if previous.get("giant") is None:
+            old["giant"] = [int(is_giant(int(n), int(a) + int(d))) for n, a, d in
+                            zip(old["nf"], old["la"], old["ld"])]
+        was = pd.to_numeric(old["bug"], errors="coerce").fillna(0).astype(int)
+        now_blamed = old["_id"].isin(blamed).astype(int)
+        relabelled = int(((was == 0) & (now_blamed == 1)).sum())
+        old["bug"] = was | now_blamed
+        new = pd.concat([old, new], ignore_index=True) if len(new) else old
+    for col in columns:
+        if col in FLOAT_COLUMNS:
+            new[col] = new[col].astype(float)
+        elif col not in ("_id", "message", "diff_summary"):
+            new[col] = new[col].astype("int64")
+    all_ids = set(new["_id"])
+    stats.blamed_outside_rows = len(blamed - all_ids)
+    if maturity_days is not None:
+        new["bug"] = new["bug"].astype("Int64")
+        if len(new):
+            cutoff = int(new["date"].max()) - maturity_days * SECONDS_PER_DAY
+            new.loc[(new["bug"] == 0) & (new["date"] > cutoff), "bug"] = pd.NA
+    df = new.sort_values("date", kind="stable").reset_index(drop=True)
+    stats.rows = len(df)
+    stats.fixes = int(df["fix"].sum())
+    stats.bug_inducing = int((df["bug"] == 1).sum())
+    stats.unlabelled = int(df["bug"].isna().sum())
+    stats.giant_commits = int(df["giant"].sum())
+    stats.labels = {**stats.labels, **label_statistics(df, stats), "_relabelled": relabelled}
+    return df
+
+
+def label_statistics(df: pd.DataFrame, stats: MiningStats | None = None) -> dict[str, Any]:
+    """Fixes found, bug-inducing commits, unlabelled rows, and the bug rate per year (labelled rows only)."""
+    labelled = df[df["bug"].notna()]
+    years = pd.to_datetime(labelled["date"], unit="s", utc=True).dt.year
+    by_year = {}
+    for year, group in labelled.groupby(years):
+        n, k = len(group), int((group["bug"] == 1).sum())
+        by_year[str(year)] = {"changes": n, "bug_inducing": k, "bug_rate": round(k / n, 4)}
+    out = {
+        "fixes": int(df["fix"].sum()),
+        "szz_fixes": stats.szz_fixes if stats else None,
+        "inducing_commits": int((df["bug"] == 1).sum()),
+        "labelled": len(labelled),
+        "unlabelled": int(df["bug"].isna().sum()),
+        "bug_rate": round(float((labelled["bug"] == 1).mean()), 4) if len(labelled) else None,
+        "bug_rate_by_year": by_year,
+    }
+    return out
 
 
 def mine_repository(
@@ -292,96 +625,30 @@ def mine_repository(
     fix_patterns: Sequence[str] = DEFAULT_FIX_PATTERNS,
     incident_id_pattern: str | None = None,
     since: datetime | None = None,
-    progress: bool = True,
+    progress: bool | Callable[[MiningProgress], None] = True,
+    **options: Any,
 ) -> pd.DataFrame:
-    """Mine ``repo_path`` into one row per change (:data:`CHANGE_COLUMNS`), labelled by SZZ.
+    """Mine ``repo_path`` into one row per change (:data:`CHANGE_COLUMNS` + :data:`EXTRA_COLUMNS`), labelled by SZZ.
 
     ``incident_id_pattern`` (a regex such as ``INC\\d{7}`` or ``#\\d+``) also marks a commit as a fix when its message
     cites an incident or issue. ``since`` (naive = UTC) limits the *rows* to changes committed from then on; the walk
-    still reads the earlier history so the history and experience metrics stay true. A summary of the walk
-    (commits, merges and empty commits skipped, fixes, bug-inducing changes, blamed commits outside the rows) is in
-    ``df.attrs["mining"]``. Raises :class:`InputError` when ``repo_path`` is not a git repository.
+    still reads the earlier history so the history and experience metrics stay true. ``options`` are :func:`mine`'s.
+    The walk's :class:`MiningStats` (as a dict) is in ``df.attrs["mining"]``. Raises :class:`InputError` when
+    ``repo_path`` is not a git repository.
     """
-    from pydriller import Repository
-    from tqdm.auto import tqdm
-
-    git = _open_git(repo_path)
-    is_fix = fix_regex(fix_patterns, incident_id_pattern)
-    start = _as_utc(since)
-    history = _History()
-    rows: list[dict[str, Any]] = []
-    row_of: dict[str, int] = {}
-    blamed_all: set[str] = set()
-    stats = {"commits_walked": 0, "merges_skipped": 0, "empty_skipped": 0}
-    walk = Repository(str(git.path), order="topo-order").traverse_commits()
-    try:
-        for index, commit in enumerate(tqdm(walk, total=_commit_count(git), unit="commit", desc="mining",
-                                            disable=not progress)):
-            stats["commits_walked"] += 1
-            if commit.merge:
-                stats["merges_skipped"] += 1
-                continue
-            files, mods = _file_changes(commit)
-            if not files:
-                stats["empty_skipped"] += 1
-                continue
-            history.follow_renames(files)
-            paths = [f.path for f in files]
-            subsystems = {subsystem_of(p) for p in paths}
-            author, when = _author_id(commit), commit.committer_date.timestamp()
-            if start is None or commit.committer_date >= start:
-                row = _change_row(commit, files, mods, history.metrics(paths, subsystems, author, when), is_fix)
-                row_of[commit.hash] = len(rows)
-                rows.append(row)
-                if row["fix"] and commit.parents:
-                    blamed_all |= _szz_blame(git, commit, mods)
-            history.record(index, paths, subsystems, author, when)
-    finally:
-        git.clear()
-    return _finish(rows, row_of, blamed_all, stats)
+    return mine(repo_path, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
+                progress=progress, **options).changes
 
 
-def _change_row(commit: Any, files: list[_FileChange], mods: list[Any], hist: dict[str, Any],
-                is_fix: re.Pattern[str]) -> dict[str, Any]:
-    """One output row: diffusion, size, purpose, history and experience metrics, message and diff summary."""
-    paths = [f.path for f in files]
-    return {
-        "_id": commit.hash,
-        "date": int(commit.committer_date.timestamp()),
-        "bug": 0,
-        "ns": len({subsystem_of(p) for p in paths}),
-        "nd": len({directory_of(p) for p in paths}),
-        "nf": len(files),
-        "entrophy": entropy([f.added + f.deleted for f in files]),
-        "la": sum(f.added for f in files),
-        "ld": sum(f.deleted for f in files),
-        "lt": _lines_before(mods),
-        "fix": int(bool(is_fix.search(commit.msg or ""))),
-        **hist,
-        "message": short_message(commit.msg or ""),
-        "diff_summary": diff_summary(files),
-    }
-
-
-def _finish(rows: list[dict[str, Any]], row_of: dict[str, int], blamed: set[str],
-            stats: dict[str, int]) -> pd.DataFrame:
-    """Apply the SZZ labels, type the columns, sort by date, attach the walk summary."""
-    for h in blamed & row_of.keys():
-        rows[row_of[h]]["bug"] = 1
-    df = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
-    for col in CHANGE_COLUMNS:
-        if col in FLOAT_COLUMNS:
-            df[col] = df[col].astype(float)
-        elif col not in ("_id", "message", "diff_summary"):
-            df[col] = df[col].astype("int64")
-    df = df.sort_values("date", kind="stable").reset_index(drop=True)
-    df.attrs["mining"] = {
-        **stats,
-        "rows": len(df),
-        "fixes": int(df["fix"].sum()),
-        "bug_inducing": int(df["bug"].sum()),
-        "blamed_outside_rows": len(blamed - row_of.keys()),
-    }
+def read_mined_csv(path: str | Path) -> pd.DataFrame:
+    """A file :func:`write_changes_csv` wrote, back as the mined frame (types, empty ``bug`` = unlabelled, the
+    spreadsheet escaping undone): the ``previous`` of an incremental mine."""
+    df = pd.read_csv(path, dtype={"_id": str, "message": str, "diff_summary": str}, keep_default_na=False,
+                     na_values={"bug": [""]})
+    for col in ("message", "diff_summary"):
+        if col in df.columns:
+            df[col] = df[col].map(unescape_formula)
+    df["bug"] = pd.to_numeric(df["bug"], errors="coerce").astype("Int64")
     return df
 
 
@@ -390,6 +657,13 @@ def escape_formula(value: Any) -> Any:
     leading blanks): the same rule as every other CSV the project writes."""
     if isinstance(value, str) and _FORMULA_RE.match(value):
         return "'" + value
+    return value
+
+
+def unescape_formula(value: Any) -> Any:
+    """Undo :func:`escape_formula` (reading a file this module wrote)."""
+    if isinstance(value, str) and value.startswith("'") and _FORMULA_RE.match(value[1:]):
+        return value[1:]
     return value
 
 

@@ -14,6 +14,7 @@ from riskft_pipeline.core.risk.features import clean_changes, read_changes_csv
 from riskft_pipeline.core.risk.mining import (
     CHANGE_COLUMNS,
     DEFAULT_FIX_PATTERNS,
+    EXTRA_COLUMNS,
     _FileChange,
     diff_summary,
     entropy,
@@ -40,12 +41,17 @@ def sample(tmp_path_factory):
 
 def test_one_row_per_non_merge_commit_in_date_order(sample):
     _, plain, _, raw = sample
-    assert list(raw.columns) == list(CHANGE_COLUMNS)
+    assert list(raw.columns) == [*CHANGE_COLUMNS, *EXTRA_COLUMNS]
     assert list(plain.index) == ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"]  # c7 (branch) kept, merge skipped
     assert raw["date"].is_monotonic_increasing
     assert plain.loc["c5", "date"] == T0 + 5 * DAY
-    assert raw.attrs["mining"] == {"commits_walked": 9, "merges_skipped": 1, "empty_skipped": 0, "fixes": 2,
-                                   "rows": 8, "bug_inducing": 1, "blamed_outside_rows": 0}
+    stats = raw.attrs["mining"]
+    assert {k: stats[k] for k in ("commits_walked", "merges_skipped", "empty_skipped", "fixes", "rows",
+                                  "bug_inducing", "blamed_outside_rows", "root_commits", "giant_commits")} == {
+        "commits_walked": 9, "merges_skipped": 1, "empty_skipped": 0, "fixes": 2, "rows": 8, "bug_inducing": 1,
+        "blamed_outside_rows": 0, "root_commits": 1, "giant_commits": 0}
+    assert stats["szz_cosmetic_lines_skipped"] == 1  # c8's comment line
+    assert stats["labels"]["bug_rate_by_year"] == {"2023": {"changes": 8, "bug_inducing": 1, "bug_rate": 0.125}}
 
 
 def test_szz_labels_exactly_the_bug_introducing_commits(sample):
@@ -158,7 +164,7 @@ def test_renamed_file_keeps_its_history(tmp_path):
 def test_empty_repository_and_not_a_repository(tmp_path):
     repo = init_repo(tmp_path / "empty")
     df = mine_repository(repo.path, progress=False)
-    assert df.empty and list(df.columns) == list(CHANGE_COLUMNS)
+    assert df.empty and list(df.columns) == [*CHANGE_COLUMNS, *EXTRA_COLUMNS]
     with pytest.raises(InputError, match="not a git repository"):
         mine_repository(tmp_path / "nowhere", progress=False)
 
