@@ -20,6 +20,7 @@ from riskft_pipeline.core.config import BaseModelConfig, EvalConfig, Recipe, rec
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.metrics import confusion, field_scores
+from riskft_pipeline.core.model_card import write_card
 from riskft_pipeline.core.tickets.prompts import (
     CATEGORICAL_FIELDS,
     FIELDS,
@@ -179,6 +180,7 @@ def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe
     write_json(out_dir / PREDICTOR_FILE, predictor)
     _write_outputs(out_dir, report, test, expected, chosen, model_answers, fused, zs_raw, zs_parsed, preds[SHIPPED])
     report["timing"]["total_s"] = round(time.perf_counter() - t_start, 2)
+    write_card(adapter_dir, meta, report)  # the adapter's README.md now states what it scored against the baselines
     write_json(out_dir / "report.json", report)
     return report
 

@@ -27,6 +27,7 @@ from riskft_pipeline.core.config import BaseModelConfig, Recipe, RiskConfig, rec
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write, read_jsonl, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.metrics import roc_auc
+from riskft_pipeline.core.model_card import write_card
 from riskft_pipeline.core.risk.baselines import (
     BASELINES,
     fit_baselines,
@@ -262,6 +263,7 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
     report = build_report(methods, tiers_pred, y_test, run["justified"], context)
     _write_outputs(out_dir, report, test, run["p_test"], fused_test, baseline_scores, run["justified"])
     report["timing"]["total_s"] = round(time.perf_counter() - t_start, 2)
+    write_card(adapter_dir, meta, report)  # the adapter's README.md now states what it scored against the baselines
     write_json(out_dir / "report.json", report)
     return report
 

@@ -60,6 +60,8 @@ def test_evaluation_writes_all_outputs_with_the_report_shape(trained, chat_data,
     assert "| software_system | accuracy |" in md and "![confusion_category.png]" in md
     assert "## Shipped predictor, field by field" in md
     assert not list(out.glob(".*.tmp"))
+    card = (trained["out"] / "adapter" / "README.md").read_text()  # the model card now carries the results
+    assert "## Evaluation" in card and f"| **fused** (shipped) | {report['primary_metric']['value']:.4f} |" in card
 
 
 def _answers(values: list[tuple]) -> list[dict]:

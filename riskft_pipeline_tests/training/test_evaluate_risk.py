@@ -94,6 +94,8 @@ def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
     md = (out / "report.md").read_text()
     assert "| model |" in md and "| lapredict |" in md and "![roc.png](roc.png)" in md
     assert "Review zones" in md and "caught_top20" in md
+    card = (risk_run["adapter"] / "README.md").read_text()
+    assert "library_name: peft" in card and "| **fused** (shipped) |" in card and str(risk_run["base"]) not in card
 
 
 def test_score_and_tier_rates_on_a_known_case():
