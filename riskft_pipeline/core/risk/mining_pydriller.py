@@ -3,9 +3,8 @@ tests and ``benchmarks/bench_mining.py`` run both on the same repositories and c
 
 Its known limits, each fixed in :func:`riskft_pipeline.core.risk.mining.mine_repository`: ~50 commits/s on one core
 (a Python diff object per commit, a GitPython commit lookup per blamed line); a submodule entry whose commit is not
-in the repository stops it with ``ValueError: SHA ... could not be resolved`` (pallets/flask); ``la``/``ld`` miss
-added/deleted lines whose text starts with ``++``/``--`` (PyDriller counts patch lines starting with ``+`` but not
-``+++``), so reStructuredText underlines such as ``-----`` are not counted.
+in the repository stops it with ``ValueError: SHA ... could not be resolved`` (pallets/flask); a file renamed without
+change (similarity 100%) has no "before" content in PyDriller, so its lines are missing from ``lt``.
 
 Note: PyDriller sets ``blame.markUnblamableLines=true`` in the mined repository's own git config when it opens it.
 """
@@ -198,12 +197,9 @@ def _finish(rows: list[dict[str, Any]], row_of: dict[str, int], blamed: set[str]
 
 def explain_differences(reference: pd.DataFrame, mined: pd.DataFrame, repo_path: str | Path) -> dict[str, Any]:
     """Compare this miner's rows (``reference``) with the git-CLI miner's (``mined``) cell by cell, and sort every
-    difference into a known PyDriller quirk or ``unexplained`` (which must stay empty):
-
-    - ``lt_pure_rename``: PyDriller reads no "before" content for a file renamed without change (similarity 100%),
-      so it counts 0 lines where the file had lines; explained when the difference is exactly those files' lines;
-    - ``la_ld_plus_minus_lines``: PyDriller does not count added/deleted lines whose text starts with ``++``/``--``
-      (they look like patch headers); explained when the git-CLI counts equal a patch count that includes them.
+    difference into the known PyDriller quirk or ``unexplained`` (which must stay empty): ``lt_pure_rename``,
+    PyDriller reads no "before" content for a file renamed without change (similarity 100%), so it counts 0 lines
+    where the file had lines; explained when the difference is exactly those files' lines.
     """
     from riskft_pipeline.core.risk.gitlog import BlobReader, open_repository
 
@@ -211,8 +207,7 @@ def explain_differences(reference: pd.DataFrame, mined: pd.DataFrame, repo_path:
     ref = reference.set_index("_id")
     new = mined.set_index("_id").loc[ref.index]
     out: dict[str, Any] = {"rows": len(ref), "ids_equal": list(reference["_id"]) == list(mined["_id"]),
-                           "cells_compared": 0, "cells_equal": 0, "lt_pure_rename": [], "la_ld_plus_minus_lines": [],
-                           "unexplained": []}
+                           "cells_compared": 0, "cells_equal": 0, "lt_pure_rename": [], "unexplained": []}
     blobs = BlobReader(repo)
     try:
         for col in CHANGE_COLUMNS[1:]:
@@ -233,21 +228,13 @@ def _plain(v: Any) -> Any:
 
 
 def _classify(repo: Path, blobs: Any, h: str, col: str, ref_row: pd.Series, new_row: pd.Series) -> str:
-    from riskft_pipeline.core.risk.gitlog import iter_log, run_git
+    from riskft_pipeline.core.risk.gitlog import iter_log
 
     commit = next(iter_log(repo, h, stop=[p for p in _parents(repo, h)]))
     if col == "lt":
         pure = sum(blobs.line_count(e.old_blob, count_lines) for e in commit.files
                    if e.kind == "RENAME" and e.similarity == 100)
         return "lt_pure_rename" if pure and new_row["lt"] - ref_row["lt"] == pure else "unexplained"
-    if col in ("la", "ld"):
-        patch = run_git(repo, "show", "--format=", "-M", "--no-color", "--no-ext-diff", h).stdout.split(b"\n")
-        sign = b"+" if col == "la" else b"-"
-        counted = sum(1 for ln in patch if ln.startswith(sign) and not ln.startswith(sign * 3))
-        headers = sum(1 for ln in patch if ln.startswith(sign * 3 + b" "))
-        content = sum(1 for ln in patch if ln.startswith(sign)) - headers
-        if counted == ref_row[col] and content == new_row[col] and content > counted:
-            return "la_ld_plus_minus_lines"
     return "unexplained"
 
 
