@@ -9,6 +9,8 @@ exact copy of the label and the unnamed first column is a row index; both are dr
 features (every consumer selects :data:`FEATURES` explicitly).
 
 Every input row ends up either in ``clean`` or in ``quarantine`` (with a ``reason``): ``raw == clean + quarantined``.
+A row with an empty ``bug`` is ``unlabelled`` (the miner's maturity window: a recent change whose fix may not have
+happened yet) and is quarantined under that reason, so it is never trained or evaluated on as clean.
 That includes the lines of the file that do not fit its header (ragged rows): the reader keeps them, flagged in
 :data:`MALFORMED_COLUMN`, and :func:`clean_changes` quarantines them as ``malformed_row``. Decoding and parsing are
 :mod:`riskft_pipeline.core.csvio`'s, shared with the ticket reader (a file that is not UTF-8 is read as Latin-1).
@@ -57,6 +59,7 @@ REASONS: tuple[str, ...] = (
     "future_date",
     "nonfinite_metric",
     "negative_metric",
+    "unlabelled",
     "bad_label",
     "bad_fix",
     "duplicate_row",
@@ -146,6 +149,7 @@ def _typed(raw: pd.DataFrame, now: float) -> tuple[pd.DataFrame, pd.Series]:
     flag(~np.isfinite(metrics).all(axis=1), "nonfinite_metric")
     flag((metrics < 0).any(axis=1), "negative_metric")
     bug = _parse_flag(raw[LABEL], ({"1", "1.0"}, {"0", "0.0"}))
+    flag(raw[LABEL].isna() | (raw[LABEL].astype(str).str.strip() == ""), "unlabelled")  # too recent to know
     flag(bug.isna(), "bad_label")
     fix = _parse_flag(raw["fix"], (_TRUE, _FALSE))
     flag(fix.isna(), "bad_fix")
