@@ -56,6 +56,7 @@ def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
     assert "language model" in report["lm_contribution"]
     assert set(report["tier_bug_rates"]) == {"low", "medium", "high"} and sum(report["tier_counts"].values()) == 16
     assert report["n_justified"] == 2 and report["faithful_rate"] is not None
+    assert report["shipped_faithful_rate"] == 1.0  # an unfaithful model justification is replaced, never shipped
     assert report["split"]["sizes"] == {"train": 58, "val": 6, "test": 16}
     assert report["tier_definition"]["quantiles"] == [0.5, 0.8]
     assert report["published_anchors"]["lapredict"] == {"qt": 0.744, "openstack": 0.749}
@@ -67,6 +68,9 @@ def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
         assert p["adapter_score"] == pytest.approx(p["p_high"] + 0.5 * p["p_medium"], abs=1e-5)
         assert {"score_lapredict", "score_logreg", "score_gbm"} <= set(p)
     assert sum("faithful" in p for p in predictions) == 2
+    for p in (p for p in predictions if "faithful" in p):  # written for the shipped tier, model's or rule's
+        assert p["justification_source"] in ("model", "rule") and p["justification"]
+        assert p["generated"].startswith(f'{{"risk": "{p["tier"]}", "justification": "')
     # the shipped score is the fused one, reproducible from the exported predictor alone (what enrichment uses)
     from riskft_pipeline.core.risk.tiers import tiers_from_scores
     from riskft_pipeline.training.evaluate_risk import shipped_scores

@@ -19,6 +19,7 @@ from typing import Any
 
 from riskft_pipeline.core.risk import prompts
 from riskft_pipeline.core.risk.context import HistoryStats
+from riskft_pipeline.core.risk.faithful import check_faithful
 
 Fragment = Callable[[Mapping[str, Any], HistoryStats], str]
 # (metrics the fragment states, fragment builder)
@@ -62,3 +63,34 @@ def justification(row: Mapping[str, Any], stats: HistoryStats, tier: str) -> str
     else:
         raise ValueError(f"unknown tier {tier!r}")
     return "; ".join([*facts, prompts.similar_fragment(row, stats)])
+
+
+# --- what a reviewer is shown -----------------------------------------------------------------------------------
+
+MODEL, RULE = "model", "rule"
+
+
+def justification_start(tier: str) -> str:
+    """The answer up to the justification's first character, for ``tier``: the model writes its justification *for
+    the shipped tier* (the band of the shipped score), so the reasons never argue for another tier."""
+    return prompts.render_answer(tier, "")[: -len('"}')]
+
+
+def read_justification(start: str, generated: str) -> str | None:
+    """The justification from ``start`` + the model's continuation (closed when the token budget cut it)."""
+    for tail in ("", '…"}'):
+        parsed = prompts.parse_answer(start + generated + tail)
+        if parsed is not None:
+            return parsed["justification"] or None
+    return None
+
+
+def shipped_justification(generated: str | None, row: Mapping[str, Any], stats: HistoryStats, tier: str
+                          ) -> tuple[str, str, list[str]]:
+    """``(text, source, violations)``: the model's justification when every claim in it is true of the change
+    (source ``model``), else the rule-based one for the same tier (source ``rule``), which cites only facts it was
+    built from. ``violations`` are the model's, so a report can count what was replaced and why."""
+    check = check_faithful(generated, row, stats)
+    if check.ok:
+        return str(generated), MODEL, []
+    return justification(row, stats, tier), RULE, list(check.violations)

@@ -81,3 +81,28 @@ def test_thousands_separators_and_rounding_are_tolerated(stats):
            "age": 2.6, "nuc": 1, "exp": 1200.4, "rexp": 0, "sexp": 0}
     assert check_faithful("adds 1,234 lines; author has 1,200 prior changes; files 3 days old", row, stats).ok
     assert not check_faithful("adds 1,235 lines", row, stats).ok
+
+
+def test_a_model_justification_is_shipped_only_when_faithful(split, stats):
+    from riskft_pipeline.core.risk.justify import MODEL, RULE, shipped_justification
+
+    row = split.test.to_dict("records")[0]
+    good = justification(row, stats, "low")
+    assert shipped_justification(good, row, stats, "low") == (good, MODEL, [])
+    wrong = f"{round(row['nf']) + 7} files; similar changes 99% buggy"  # numbers not true of the change
+    text, source, violations = shipped_justification(wrong, row, stats, "high")
+    assert source == RULE and text == justification(row, stats, "high") and violations
+    assert check_faithful(text, row, stats).ok
+    assert shipped_justification(None, row, stats, "medium")[1] == RULE  # nothing readable: the rule speaks
+
+
+def test_the_model_continues_the_answer_of_the_shipped_tier():
+    from riskft_pipeline.core.risk.justify import justification_start, read_justification
+    from riskft_pipeline.core.risk.prompts import parse_answer
+
+    start = justification_start("medium")
+    assert parse_answer(start + 'x"}') == {"risk": "medium", "justification": "x"}
+    assert read_justification(start, '3 files (p80); similar changes 20% buggy"}') == (
+        "3 files (p80); similar changes 20% buggy")
+    assert read_justification(start, "3 files (p80); simil").endswith("simil…")  # cut by the token budget
+    assert read_justification(start, '"}') is None
