@@ -135,7 +135,7 @@ def quality_lines(quality: dict) -> list[str]:
 
 def run_chain(instance, chain: str, recipe: str | None, input_path: str | None) -> dict:
     from riskft_pipeline.definitions import defs
-    from riskft_pipeline.defs.runner import JOBS, run_config
+    from riskft_pipeline.defs.chain import JOBS, run_config
 
     job = defs.resolve_job_def(JOBS[chain])
     with Timer() as t:

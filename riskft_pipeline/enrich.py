@@ -36,7 +36,6 @@ cells are escaped in both files. Heavy imports (torch, the tracking package) hap
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import time
@@ -50,8 +49,8 @@ import pandas as pd
 
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write, sha256_file
+from riskft_pipeline.core.tasks import RISK, TASKS, TICKETS
 
-DEFAULT_MODELS = {"tickets": "models:/ticket-extractor@champion", "changes": "models:/change-risk@champion"}
 MAX_FIELD_CHARS = 20000
 
 
@@ -125,7 +124,8 @@ def load_adapter(adapter: Path, *, name: str, version: str, uri: str, context_di
 
     meta = read_adapter_meta(adapter)
     base = BaseModelConfig(**meta["base_model"]["config"])
-    if meta.get("task") == "risk":
+    spec = TASKS.get(meta.get("task") or "")
+    if spec is not None and spec.score_in_fp32:
         base = base.model_copy(update={"dtype": "float32", "load_in_4bit": False})
     merge = ((meta.get("recipe") or {}).get("eval") or {}).get("merge_adapter", True)
     model, tokenizer = load_for_inference(adapter, base, merge=bool(merge))
@@ -315,7 +315,7 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
                          for c in columns}, columns=columns)
 
 
-def enrich_tickets_file(input_csv: str | Path, out_csv: str | Path, *, model: str = DEFAULT_MODELS["tickets"],
+def enrich_tickets_file(input_csv: str | Path, out_csv: str | Path, *, model: str = TICKETS.champion_uri,
                         loaded: LoadedModel | None = None, batch_size: int | None = None, progress: bool = True,
                         tracking_uri: str | None = None) -> dict:
     """Enrich a ticket export (labels not needed); returns a summary (also what the asset reports)."""
@@ -409,7 +409,7 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
     return out
 
 
-def enrich_changes_file(input_csv: str | Path, out_csv: str | Path, *, model: str = DEFAULT_MODELS["changes"],
+def enrich_changes_file(input_csv: str | Path, out_csv: str | Path, *, model: str = RISK.champion_uri,
                         loaded: LoadedModel | None = None, batch_size: int | None = None, justify: bool = True,
                         progress: bool = True, tracking_uri: str | None = None) -> dict:
     """Enrich a changes CSV (``_id`` + the 14 metrics; ``message``/``diff_summary`` used when present)."""
@@ -457,38 +457,3 @@ def _write_outputs(out: pd.DataFrame, quarantine: pd.DataFrame, input_csv: Path,
 def _mean(values: pd.Series) -> float | None:
     v = pd.to_numeric(values, errors="coerce").dropna()
     return float(v.mean()) if len(v) else None
-
-
-# --- CLI -----------------------------------------------------------------------------------------------------------
-
-
-def add_enrich_parser(subparsers) -> None:
-    """``riskft enrich tickets|changes``: hooked into ``riskft_pipeline.cli.build_parser``."""
-    e = subparsers.add_parser("enrich", help="add model predictions to new tickets or changes (CSV in, CSV out)")
-    esub = e.add_subparsers(dest="enrich_command", required=True)
-    for kind, help_text in (("tickets", "predicted fields + per-field confidence for each ticket"),
-                            ("changes", "risk tier, score and justification for each change")):
-        s = esub.add_parser(kind, help=help_text)
-        s.add_argument("--input", required=True, help="CSV to enrich")
-        s.add_argument("--out", required=True, help="enriched CSV (bad rows go to <out>.quarantine.csv)")
-        s.add_argument("--model", default=DEFAULT_MODELS[kind],
-                       help=f"models:/NAME@ALIAS, models:/NAME/VERSION or an adapter folder (default {DEFAULT_MODELS[kind]})")
-        s.add_argument("--batch-size", type=int, help="rows per generation batch (default: the recipe's eval batch)")
-        s.add_argument("--quiet", action="store_true", help="no progress bar")
-        if kind == "changes":
-            s.add_argument("--no-justify", action="store_true", help="tier and score only (no text generation)")
-        s.set_defaults(func=cmd_enrich_tickets if kind == "tickets" else cmd_enrich_changes)
-
-
-def cmd_enrich_tickets(args: argparse.Namespace) -> int:
-    summary = enrich_tickets_file(args.input, args.out, model=args.model, batch_size=args.batch_size,
-                                  progress=not args.quiet)
-    print(json.dumps(summary, indent=2, default=str))
-    return 0
-
-
-def cmd_enrich_changes(args: argparse.Namespace) -> int:
-    summary = enrich_changes_file(args.input, args.out, model=args.model, batch_size=args.batch_size,
-                                  justify=not args.no_justify, progress=not args.quiet)
-    print(json.dumps(summary, indent=2, default=str))
-    return 0

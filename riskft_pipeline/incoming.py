@@ -36,10 +36,8 @@ from riskft_pipeline import paths
 from riskft_pipeline.core.csvio import escape_formulas_reversibly, unescape_formulas, write_quarantine_csv
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write, file_lock, sha256_file, write_json
+from riskft_pipeline.core.tasks import incoming_kind, incoming_kinds, task_spec
 
-PATTERNS = {"tickets": "tickets*.csv", "changes": "changes*.csv", "incidents": "incidents*.csv"}
-CHAIN = {"tickets": "tickets", "changes": "risk", "incidents": "risk"}
-KEY = {"tickets": "number", "changes": "_id", "incidents": "number"}
 PROCESSED, REJECTED, ENRICH = "processed", "rejected", "enrich"
 REGISTRY = "ingested.json"
 _PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp")
@@ -95,8 +93,10 @@ class Validated:
 
 
 def kind_of(name: str) -> str | None:
+    """The kind of incoming file (``tickets``, ``changes``, ``incidents``: the tasks' :class:`IncomingKind`) its name
+    says it holds, or None."""
     lower = name.lower()
-    return next((kind for kind, pattern in PATTERNS.items() if fnmatch.fnmatch(lower, pattern)), None)
+    return next((kind for kind, (_, k) in incoming_kinds().items() if fnmatch.fnmatch(lower, k.pattern)), None)
 
 
 def find_new_files(folder: Path, *, min_age_s: float = 0.0, now: float | None = None) -> list[tuple[Path, str]]:
@@ -120,7 +120,7 @@ def find_new_files(folder: Path, *, min_age_s: float = 0.0, now: float | None = 
 
 def validate(path: Path, kind: str) -> Validated:
     """Raises :class:`InputError` when the file cannot be used at all."""
-    return {"tickets": validate_tickets, "changes": validate_changes, "incidents": validate_incidents}[kind](path)
+    return incoming_kind(kind)[1].validate(path)
 
 
 def validate_tickets(path: Path) -> Validated:
@@ -226,12 +226,19 @@ def append_new(history_csv: Path, rows: pd.DataFrame, key: str) -> tuple[int, in
 
 
 def chain_input(chain: str, hist: Path) -> tuple[Path | None, dict]:
-    """The file a chain should train on now: the ticket history, or the change history labelled by every incident
-    so far (an incident naming a change that arrives later labels it then). None while there is nothing to train
-    on (incidents but no changes yet)."""
-    if chain == "tickets":
-        path = hist / "tickets.csv"
-        return (path if path.is_file() else None), {}
+    """The file a chain should train on now (the task's ``history_input``); None while there is nothing to train on."""
+    return task_spec(chain).history_input(hist)
+
+
+def ticket_history_input(hist: Path) -> tuple[Path | None, dict]:
+    """The ticket history as it stands."""
+    path = hist / "tickets.csv"
+    return (path if path.is_file() else None), {}
+
+
+def risk_history_input(hist: Path) -> tuple[Path | None, dict]:
+    """The change history labelled by every incident so far (an incident naming a change that arrives later labels
+    it then); None while there are incidents but no changes yet."""
     changes, incidents = hist / "changes.csv", hist / "incidents.csv"
     if not changes.is_file():
         return None, {}
@@ -308,7 +315,8 @@ def ingest_folder(folder: Path | None = None, *, min_age_s: float = 0.0, hist: P
 def ingest_file(path: Path, kind: str, entries: list[dict], folder: Path, hist: Path) -> Outcome:
     """One file; appends its registry entry to ``entries`` unless it was seen before."""
     sha = sha256_file(path)
-    out = Outcome(file=path.name, kind=kind, sha256=sha, status="accepted", chain=CHAIN[kind], at=_now())
+    out = Outcome(file=path.name, kind=kind, sha256=sha, status="accepted", chain=incoming_kind(kind)[0].name,
+                  at=_now())
     earlier = next((e for e in entries if e["sha256"] == sha and e["status"] == "accepted"), None)
     if earlier is not None:
         out.status, out.reason = "seen", f"same content as {earlier['file']} (ingested {earlier['at']})"
@@ -334,7 +342,8 @@ def _accept(out: Outcome, checked: Validated, hist: Path, entries: list[dict]) -
         write_quarantine_csv(checked.quarantine, target)
         out.quarantine_file = str(target)
     if len(checked.rows):
-        out.rows_added, out.rows_duplicate = append_new(hist / f"{out.kind}.csv", checked.rows, KEY[out.kind])
+        out.rows_added, out.rows_duplicate = append_new(hist / f"{out.kind}.csv", checked.rows,
+                                                        incoming_kind(out.kind)[1].key)
     if out.rows_in != out.rows_added + out.rows_duplicate + out.rows_quarantined:
         raise AssertionError(f"{out.file}: row accounting broken: {out.rows_in} in != {out.rows_added} added + "
                              f"{out.rows_duplicate} duplicate + {out.rows_quarantined} quarantined")

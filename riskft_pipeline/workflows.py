@@ -18,15 +18,13 @@ from riskft_pipeline.core.adapter_files import RUN_INFO, read_adapter_meta, read
 from riskft_pipeline.core.config import Recipe, load_recipe, recipe_dict
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write, sha256_file, write_json
+from riskft_pipeline.core.tasks import RISK, task_spec
 
-EXPERIMENTS = {"tickets": "ticket-extractor", "risk": "change-risk"}
-DEFAULT_RECIPES = {"tickets": "tickets_cpu.yaml", "risk": "risk_cpu.yaml"}
-DEFAULT_INPUTS = {"tickets": "tickets.csv", "risk": "changes.csv"}
 SPLITS = ("train", "val", "test")
 
 
 def default_recipe(task: str) -> Path:
-    return paths.configs_dir() / DEFAULT_RECIPES[task]
+    return paths.configs_dir() / task_spec(task).default_recipe
 
 
 def resolve_recipe(value: str | Path | None, task: str) -> Path:
@@ -42,7 +40,7 @@ def resolve_recipe(value: str | Path | None, task: str) -> Path:
 
 
 def default_input(task: str) -> Path:
-    return paths.embedded_data_dir() / DEFAULT_INPUTS[task]
+    return paths.embedded_data_dir() / task_spec(task).default_input
 
 
 def new_run_dir(task: str) -> Path:
@@ -55,17 +53,9 @@ def new_run_dir(task: str) -> Path:
 
 
 def prepare(task: str, input_path: str | Path, out_dir: str | Path, recipe: Recipe) -> dict:
-    """Raw file → validated rows + quarantine → chat JSONL splits and ``summary.json`` in ``out_dir``."""
-    input_path = Path(input_path)
-    if task == "tickets":
-        from riskft_pipeline.core.tickets.prepare import prepare as prepare_tickets
-
-        summary = prepare_tickets(input_path, out_dir)
-    else:
-        from riskft_pipeline.core.risk.examples import prepare_risk, split_options
-
-        summary = prepare_risk(input_path, out_dir, recipe.risk, **split_options(recipe))
-    return summary
+    """Raw file → validated rows + quarantine → chat JSONL splits and ``summary.json`` in ``out_dir`` (the task's
+    ``prepare``; ``riskft tickets prepare`` and ``riskft risk prepare`` both come here)."""
+    return task_spec(task).prepare(Path(input_path), out_dir, recipe)
 
 
 # --- train -----------------------------------------------------------------------------------------------------
@@ -88,7 +78,7 @@ def train(recipe_path: str | Path, data_dir: Path, out_dir: Path, *, track: bool
         from riskft_pipeline.tracking.runs import metrics_callback, start_training_run
 
         run_tags = {"riskft.data_dir": str(data_dir), **_data_tags(data_dir), **(tags or {})}
-        run = start_training_run(EXPERIMENTS[recipe.task], f"{recipe.name}-{out_dir.name}", recipe=recipe,
+        run = start_training_run(task_spec(recipe.task).experiment, f"{recipe.name}-{out_dir.name}", recipe=recipe,
                                  tags=run_tags, recipe_path=recipe_path, tracking_uri=tracking_uri)
         callbacks.append(metrics_callback(run.run_id, run.tracking_uri))
     try:
@@ -126,14 +116,7 @@ def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: s
     meta = read_adapter_meta(adapter_dir)
     if recipe is None:
         recipe = load_recipe(recipe_path) if recipe_path else Recipe.model_validate(meta["recipe"])
-    if recipe.task == "tickets":
-        from riskft_pipeline.training.evaluate import evaluate_tickets
-
-        report = evaluate_tickets(adapter_dir, data_dir, out_dir, recipe=recipe, progress=progress)
-    else:
-        from riskft_pipeline.training.evaluate_risk import evaluate_risk
-
-        report = evaluate_risk(adapter_dir, data_dir, out_dir, recipe=recipe, progress=progress)
+    report = task_spec(recipe.task).evaluate(adapter_dir, data_dir, out_dir, recipe=recipe, progress=progress)
     info = read_run_info(adapter_dir)
     if log_to_run and info.get("mlflow_run_id"):
         from riskft_pipeline.tracking.runs import log_report
@@ -244,15 +227,15 @@ def run_chain(task: str, *, input_path: str | Path | None = None, recipe_path: s
 def risk_study(input_path: str | Path, recipe_path: str | Path, out_dir: str | Path, *,
                max_train_examples: int | None = None, metrics_only: bool = False, track: bool = False,
                progress: bool = True) -> dict:
-    """``riskft risk evaluate``: prepare the time-ordered split of one change-metrics CSV, train the recipe on it and
+    """``riskft risk study``: prepare the time-ordered split of one change-metrics CSV, train the recipe on it and
     evaluate model and baselines side by side, all under ``out_dir`` (``data/``, ``adapter/``, ``recipe.yaml``,
     ``report.json``, ``report.md``, ``roc.png``, ``timings.json``). No registration; MLflow only with ``track``."""
     import yaml
 
     out_dir = Path(out_dir)
     recipe = load_recipe(recipe_path)
-    if recipe.task != "risk":
-        raise InputError(f"recipe {recipe_path} is for task {recipe.task!r}, not 'risk'")
+    if recipe.task != RISK.name:
+        raise InputError(f"recipe {recipe_path} is for task {recipe.task!r}, not {RISK.name!r}")
     if max_train_examples is not None:
         if max_train_examples < 2:
             raise InputError("--max-train-examples must be at least 2")
@@ -266,7 +249,7 @@ def risk_study(input_path: str | Path, recipe_path: str | Path, out_dir: str | P
         yaml.safe_dump(recipe_dict(recipe), fh, sort_keys=False)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    summary = prepare("risk", input_path, out_dir / "data", recipe)
+    summary = prepare(RISK.name, input_path, out_dir / "data", recipe)
     timings["prepare_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     trained = train(effective, out_dir / "data", out_dir / "train", track=track, input_path=input_path,

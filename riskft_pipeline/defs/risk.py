@@ -1,5 +1,6 @@
-"""Change-risk chain: raw_changes → change_features → risk_splits → risk_adapter → risk_eval_report →
-risk_model_version. The model half is the same factory the ticket chain uses."""
+"""The change-risk chain's data half: raw_changes → change_features → risk_splits (and their checks). The model half
+(risk_adapter → risk_eval_report → risk_model_version) is the same factory the ticket chain uses
+(:func:`riskft_pipeline.defs.chain.build_chain`)."""
 
 
 from pathlib import Path
@@ -11,10 +12,11 @@ from pydantic import Field
 from riskft_pipeline import workflows
 from riskft_pipeline.core.config import load_recipe
 from riskft_pipeline.core.files import sha256_file, write_json
-from riskft_pipeline.defs.common import md_table, run_dir, user_errors
-from riskft_pipeline.defs.training import TrainingConfig, model_assets
+from riskft_pipeline.core.tasks import RISK
+from riskft_pipeline.defs.common import DataAssets, md_table, run_dir, user_errors
+from riskft_pipeline.defs.training import TrainingConfig
 
-GROUP = "risk"
+GROUP = RISK.name
 
 
 class RawChangesConfig(dg.Config):
@@ -35,7 +37,7 @@ def raw_changes(context: dg.AssetExecutionContext, config: RawChangesConfig) -> 
             path = run_dir(context, "raw_changes") / "changes.csv"
             write_changes_csv(mine_repository(config.repo_path), path)
         else:
-            path = Path(config.input_path or workflows.default_input("risk")).resolve()
+            path = Path(config.input_path or workflows.default_input(RISK.name)).resolve()
         df = read_changes_csv(path)
     sha = sha256_file(path)
     # raw rows as read: a non-numeric label is counted here and quarantined by change_features, never a crash
@@ -78,10 +80,10 @@ def risk_splits(context: dg.AssetExecutionContext, config: TrainingConfig,
                 change_features: dict) -> dg.Output[dict]:
     from riskft_pipeline.core.risk.examples import build_risk_splits, read_clean_dir, split_options
 
-    recipe_path = workflows.resolve_recipe(config.recipe, "risk")
+    recipe_path = workflows.resolve_recipe(config.recipe, RISK.name)
     with user_errors():
         recipe = load_recipe(recipe_path)
-    if recipe.task != "risk":
+    if recipe.task != RISK.name:
         raise dg.Failure(f"recipe {recipe_path} is not a risk recipe")
     out = run_dir(context, "risk_splits")
     with user_errors():
@@ -121,8 +123,5 @@ def _recipe_split_params(recipe):
     return recipe_split_params(recipe)
 
 
-risk_model_assets = model_assets(task="risk", prefix="risk", splits_asset="risk_splits", group=GROUP,
-                                 split_params=_recipe_split_params)
-
-assets = [raw_changes, change_features, risk_splits, *risk_model_assets.assets]
-asset_checks = [change_features_nothing_lost, risk_splits_time_order, *risk_model_assets.checks]
+data = DataAssets(assets=[raw_changes, change_features, risk_splits],
+                  checks=[change_features_nothing_lost, risk_splits_time_order], split_params=_recipe_split_params)

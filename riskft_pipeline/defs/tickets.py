@@ -1,5 +1,7 @@
-"""Ticket chain: raw_tickets → clean_tickets → ticket_splits → ticket_adapter → ticket_eval_report →
-ticket_model_version. Each asset loads, calls core/training/tracking, writes into a run-scoped folder and reports."""
+"""The ticket chain's data half: raw_tickets → clean_tickets → ticket_splits (and their checks). The model half
+(ticket_adapter → ticket_eval_report → ticket_model_version) and the chain's job, schedule and enrichment come from
+:func:`riskft_pipeline.defs.chain.build_chain`. Each asset loads, calls core, writes into a run-scoped folder and
+reports."""
 
 
 import json
@@ -11,10 +13,10 @@ from pydantic import Field
 
 from riskft_pipeline import workflows
 from riskft_pipeline.core.files import sha256_file, write_json
-from riskft_pipeline.defs.common import md_table, run_dir, user_errors
-from riskft_pipeline.defs.training import model_assets
+from riskft_pipeline.core.tasks import TICKETS
+from riskft_pipeline.defs.common import DataAssets, md_table, run_dir, user_errors
 
-GROUP = "tickets"
+GROUP = TICKETS.name
 
 
 class RawTicketsConfig(dg.Config):
@@ -25,7 +27,7 @@ class RawTicketsConfig(dg.Config):
 def raw_tickets(context: dg.AssetExecutionContext, config: RawTicketsConfig) -> dg.Output[dict]:
     from riskft_pipeline.core.tickets.prepare import load_raw
 
-    path = Path(config.input_path or workflows.default_input("tickets")).resolve()
+    path = Path(config.input_path or workflows.default_input(TICKETS.name)).resolve()
     with user_errors():
         read = load_raw(path)
     sha = sha256_file(path)
@@ -134,8 +136,6 @@ def ticket_splits_no_pii(ticket_splits: dict) -> dg.AssetCheckResult:
                                                               "examples": "\n".join(findings[:5]) or "none"})
 
 
-ticket_model_assets = model_assets(task="tickets", prefix="ticket", splits_asset="ticket_splits", group=GROUP)
-
-assets = [raw_tickets, clean_tickets, ticket_splits, *ticket_model_assets.assets]
-asset_checks = [clean_tickets_schema, clean_tickets_nothing_lost, ticket_splits_no_leakage, ticket_splits_no_pii,
-                *ticket_model_assets.checks]
+data = DataAssets(assets=[raw_tickets, clean_tickets, ticket_splits],
+                  checks=[clean_tickets_schema, clean_tickets_nothing_lost, ticket_splits_no_leakage,
+                          ticket_splits_no_pii])

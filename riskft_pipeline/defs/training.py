@@ -4,7 +4,6 @@
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +13,7 @@ from riskft_pipeline import workflows
 from riskft_pipeline.core.config import Recipe, load_recipe
 from riskft_pipeline.core.files import sha256_file
 from riskft_pipeline.core.report_summary import baselines_beaten, method_scores
+from riskft_pipeline.core.tasks import TaskSpec
 from riskft_pipeline.defs.common import image, md_table, run_dir, user_errors
 from riskft_pipeline.defs.resources import MLflowTracking
 
@@ -23,17 +23,13 @@ class TrainingConfig(dg.Config):
                                                      "task's CPU default")
 
 
-@dataclass(frozen=True)
-class ModelAssets:
-    assets: list
-    checks: list
-
-
-def model_assets(*, task: str, prefix: str, splits_asset: str, group: str,
-                 split_params: Callable[[Recipe], dict] | None = None) -> ModelAssets:
-    """``split_params``: when the splits depend on the recipe, the ``summary["params"]`` that the adapter's recipe
-    would have built them with; the adapter refuses splits built with other params (set the same recipe on both)."""
-    adapter_name, report_name, version_name = f"{prefix}_adapter", f"{prefix}_eval_report", f"{prefix}_model_version"
+def model_assets(spec: TaskSpec, split_params: Callable[[Recipe], dict] | None = None) -> list:
+    """``<prefix>_adapter``, ``<prefix>_eval_report`` (with its ``gate`` check) and ``<prefix>_model_version`` of
+    ``spec``'s chain. ``split_params``: when the splits depend on the recipe, the ``summary["params"]`` that the
+    adapter's recipe would have built them with; the adapter refuses splits built with other params (set the same
+    recipe on both)."""
+    task, splits_asset, group = spec.name, spec.splits_asset, spec.name
+    adapter_name, report_name, version_name = spec.adapter_asset, spec.eval_report_asset, spec.model_version_asset
 
     @dg.asset(name=adapter_name, group_name=group, code_version="1", ins={"splits": dg.AssetIn(splits_asset)},
               description=f"LoRA adapter trained on {splits_asset} per the recipe; one MLflow run per training.")
@@ -111,7 +107,7 @@ def model_assets(*, task: str, prefix: str, splits_asset: str, group: str,
         )
         return dg.Output(registration, metadata=registration_metadata(registration, adapter["mlflow_run_id"]))
 
-    return ModelAssets(assets=[adapter, eval_report, model_version], checks=[])
+    return [adapter, eval_report, model_version]
 
 
 def registration_metadata(registration: dict, mlflow_run_id: str) -> dict:

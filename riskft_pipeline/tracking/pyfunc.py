@@ -28,6 +28,7 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from riskft_pipeline.core.errors import InputError
+from riskft_pipeline.core.tasks import task_spec
 
 INPUT_COLUMNS = ("text", "short_description", "content", "customer", "agent")
 _REQUIREMENTS = ("mlflow", "torch", "transformers", "peft", "accelerate", "safetensors", "pandas", "numpy")
@@ -126,36 +127,42 @@ def checked_changes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 _MODEL_CODE = Path(__file__).resolve().parent / "model_code"
-_TASKS = ("tickets", "risk")
 
 
 def model_code_path(task: str) -> Path:
-    """The models-from-code file for ``task``: logged instead of a pickled instance, so loading runs our code and
-    unpickles nothing."""
-    if task not in _TASKS:
-        raise InputError(f"no pyfunc model for task {task!r} yet (known: {', '.join(_TASKS)})")
-    return _MODEL_CODE / f"{task}.py"
+    """The models-from-code file for ``task`` (its spec's ``pyfunc_code``): logged instead of a pickled instance, so
+    loading runs our code and unpickles nothing."""
+    path = _MODEL_CODE / task_spec(task).pyfunc_code
+    if not path.is_file():
+        raise InputError(f"no pyfunc model for task {task!r} yet ({path.name} is not in {_MODEL_CODE})")
+    return path
 
 
 def model_signature(task: str) -> ModelSignature:
-    """Tickets — input: optional columns (either text form; names to redact); output: enrichment's ticket columns.
-    Risk — input checked by :func:`checked_changes` (metrics arrive as ints or floats); a ``justify`` param."""
+    """The registered model's signature: the task spec's ``pyfunc_signature``."""
+    return task_spec(task).pyfunc_signature()
+
+
+def ticket_signature() -> ModelSignature:
+    """Input: optional columns (either text form; names to redact); output: enrichment's ticket columns."""
     from riskft_pipeline.core.tickets.prompts import FIELDS
 
-    if task == "risk":
-        outputs = Schema([ColSpec("string", "risk_tier"), ColSpec("double", "risk_score"),
-                          *(ColSpec("double", f"p_{t}") for t in ("low", "medium", "high")),
-                          ColSpec("double", "adapter_score"),
-                          ColSpec("string", "justification", required=False),
-                          ColSpec("boolean", "justification_faithful", required=False)])
-        return ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([ParamSpec("justify", "boolean",
-                                                                                            False)]))
     inputs = Schema([ColSpec("string", name, required=False) for name in INPUT_COLUMNS])
     outputs = Schema([*(ColSpec("string", f"pred_{f}", required=False) for f in FIELDS),
                       *(ColSpec("double", f"conf_{f}", required=False) for f in FIELDS),
                       ColSpec("boolean", "valid_json"), ColSpec("boolean", "needs_review", required=False),
                       ColSpec("string", "review_fields", required=False)])
     return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def risk_signature() -> ModelSignature:
+    """Input checked by :func:`checked_changes` (metrics arrive as ints or floats); a ``justify`` param."""
+    outputs = Schema([ColSpec("string", "risk_tier"), ColSpec("double", "risk_score"),
+                      *(ColSpec("double", f"p_{t}") for t in ("low", "medium", "high")),
+                      ColSpec("double", "adapter_score"),
+                      ColSpec("string", "justification", required=False),
+                      ColSpec("boolean", "justification_faithful", required=False)])
+    return ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([ParamSpec("justify", "boolean", False)]))
 
 
 def pip_requirements() -> list[str]:

@@ -12,7 +12,8 @@ Order of operations (what makes a failure safe):
    :func:`_task_artifacts`), whose hashes the version's lineage records;
 5. create the version with ``riskft.status=registering`` and wait until it is READY with its artifacts listable;
 6. under a lock, compare with the current champion (the pure gate, :func:`riskft_pipeline.core.gate.decide`; the
-   champion is re-evaluated again here only if it changed since step 2), record the decision on the version (tags, description) and the run;
+   champion is re-evaluated again here only if it changed since step 2), record the decision on the version (tags,
+   description) and the run;
 7. tag ``riskft.status=ready``; then, last, move the alias.
 
 If anything fails once the version exists (steps 5–7) it is deleted (best effort; when the store itself is gone the
@@ -30,7 +31,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
@@ -52,6 +53,7 @@ from riskft_pipeline.core.gate import (
     needs_reevaluation,
     short_sha,
 )
+from riskft_pipeline.core.tasks import task_spec
 from riskft_pipeline.tracking.client import (
     TrackingError,
     configure,
@@ -84,7 +86,7 @@ def register_adapter(
     primary_metric: str = "mean_field_accuracy",
     higher_is_better: bool = True,
     lineage: Mapping[str, Any],
-    task: Literal["tickets", "risk"],
+    task: str,
     min_valid_json_rate: float = 0.0,
     alias: str = CHAMPION,
     context_dir: str | Path | None = None,
@@ -272,12 +274,10 @@ def _gate_lock():
 # --- inputs ------------------------------------------------------------------------------------------------------
 
 
-RISK_CONTEXT_FILES = ("history_stats.json", "tier_definition.json")
 TIER_CUTS_FILE = "tier_cuts.json"
 PREDICTOR_ARTIFACT = "predictor"
 PREDICTOR_FILE = "predictor.json"
 TRAIN_SPLIT_FILE = "train.jsonl"
-PREDICTOR_KINDS = {"tickets": "ticket-fusion", "risk": "risk-fusion"}
 #: lineage roles of the predictor artifact's files (their paths are ``artifact:<artifact>/<file>``)
 PREDICTOR_ROLES = {PREDICTOR_FILE: "predictor", TRAIN_SPLIT_FILE: "predictor.train"}
 
@@ -301,11 +301,12 @@ def _task_artifacts(task: str, lineage: Mapping[str, Any], context_dir: str | Pa
                          "'predictor' to register with the adapter")
     if predictor is not None:
         artifacts[PREDICTOR_ARTIFACT] = _predictor_files(task, lineage, report)
-    if task != "risk":
+    context_files = task_spec(task).context_files
+    if not context_files:
         return artifacts
     if context_dir is None:
         context_dir = _split_path(lineage, lineage.get("test_split", "test")).parent
-    files = [Path(context_dir) / name for name in RISK_CONTEXT_FILES]
+    files = [Path(context_dir) / name for name in context_files]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise InputError(f"risk model context missing: {', '.join(missing)} (written by `riskft risk prepare`)")
@@ -334,10 +335,11 @@ def _staged_json(name: str, data: Any) -> Path:
 def _predictor_files(task: str, lineage: Mapping[str, Any], report: Mapping[str, Any]) -> list[Path]:
     predictor = report["predictor"]
     kind = predictor.get("kind") if isinstance(predictor, Mapping) else None
-    if kind != PREDICTOR_KINDS[task]:
-        raise InputError(f"the report's predictor is of kind {kind!r}, not {PREDICTOR_KINDS[task]!r} ({task})")
+    spec = task_spec(task)
+    if kind != spec.predictor_kind:
+        raise InputError(f"the report's predictor is of kind {kind!r}, not {spec.predictor_kind!r} ({task})")
     files = [_staged_json(PREDICTOR_FILE, dict(predictor))]
-    if task == "tickets":
+    if spec.predictor_ships_train_split:
         train = _split_path(lineage, "train")
         if not train.is_file():
             raise InputError(f"the training split {train} is gone: the ticket predictor's TF-IDF + LR half is "

@@ -26,6 +26,7 @@ from riskft_pipeline.core.adapter_files import ADAPTER_META
 from riskft_pipeline.core.config import Recipe, load_recipe, recipe_dict, recipe_hash
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_dir, read_jsonl, sha256_file, write_json
+from riskft_pipeline.core.tasks import TASKS
 from riskft_pipeline.training.answer_loss import answer_head_trainer
 from riskft_pipeline.training.base_model import load_base
 from riskft_pipeline.training.chat import check_label_tokens, encode_example
@@ -233,7 +234,7 @@ def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[
     train_file = data_dir / "train.jsonl"
     all_rows = read_split(train_file)
     rows = sample_rows(all_rows, t.max_train_examples, t.seed)
-    if recipe.task == "tickets" and t.retrieval_k:
+    if TASKS[recipe.task].retrieval_hints and t.retrieval_k:
         from riskft_pipeline.core.tickets.retrieval import hinted_training_rows
 
         position = {id(r): i for i, r in enumerate(all_rows)}

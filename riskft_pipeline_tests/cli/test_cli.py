@@ -119,7 +119,7 @@ def test_every_option_has_help_text():
 
 
 def test_evaluate_takes_the_run_folder_or_the_adapter_folder(tmp_path):
-    from riskft_pipeline.cli import _adapter_folder
+    from riskft_pipeline.cli.model import adapter_folder as _adapter_folder
 
     (tmp_path / "run" / "adapter").mkdir(parents=True)
     (tmp_path / "run" / "adapter" / "riskft_adapter.json").write_text("{}")

@@ -5,7 +5,7 @@ data is registered but judged on the same split (not promoted unless strictly be
 import pytest
 
 from riskft_pipeline.definitions import defs
-from riskft_pipeline.defs.runner import JOBS, run_config
+from riskft_pipeline.defs.chain import JOBS, run_config
 
 pytestmark = pytest.mark.slow
 

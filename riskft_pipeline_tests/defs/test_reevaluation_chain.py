@@ -8,7 +8,7 @@ import pytest
 from mlflow import MlflowClient
 
 from riskft_pipeline.definitions import defs
-from riskft_pipeline.defs.runner import JOBS, run_config
+from riskft_pipeline.defs.chain import JOBS, run_config
 from riskft_pipeline.paths import embedded_data_dir
 from riskft_pipeline_tests.conftest import head_csv
 

@@ -8,9 +8,11 @@ import pandas as pd
 import yaml
 
 from riskft_pipeline import paths
+from riskft_pipeline.core.tasks import RISK
 from riskft_pipeline.defs import risk
+from riskft_pipeline.defs.chain import run_config
 from riskft_pipeline.defs.resources import MLflowTracking
-from riskft_pipeline.defs.runner import run_config
+from riskft_pipeline.defs.training import model_assets
 
 
 def test_raw_changes_and_features_survive_bad_labels_ragged_lines_and_latin1(tmp_path, monkeypatch):
@@ -73,7 +75,7 @@ def test_risk_splits_follow_the_runs_recipe_and_read_the_clean_table(tmp_path, i
 def test_adapter_refuses_splits_built_for_another_recipe(tmp_path, instance):
     recipe = _recipe(tmp_path, "risk_small.yaml", max_train_examples=10)
     config = {"ops": {"risk_splits": {"config": {"recipe": str(recipe)}}}}  # the adapter left on the default recipe
-    result = dg.materialize([*DATA_ASSETS, risk.risk_model_assets.assets[0]], instance=instance,
+    result = dg.materialize([*DATA_ASSETS, model_assets(RISK, risk.data.split_params)[0]], instance=instance,
                             resources={"mlflow": MLflowTracking()}, run_config=config, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

@@ -12,6 +12,7 @@ import pytest
 
 from riskft_pipeline import incoming, paths
 from riskft_pipeline.core.files import sha256_file
+from riskft_pipeline.core.tasks import TICKETS
 from riskft_pipeline.defs import automation
 from riskft_pipeline.defs import enrich as enrich_defs
 from riskft_pipeline.defs.resources import MLflowTracking
@@ -113,7 +114,7 @@ def test_enrich_asset_refuses_a_file_changed_since_the_sensor_saw_it(home, insta
     path = tmp_path / "tickets_new.csv"
     path.write_bytes(small_tickets.read_bytes())
     config = {"input_path": str(path), "sha256": "0" * 64}
-    result = dg.materialize([enrich_defs.enriched_tickets], instance=instance, raise_on_error=False,
+    result = dg.materialize([enrich_defs.enrich_asset(TICKETS)], instance=instance, raise_on_error=False,
                             run_config={"ops": {"enriched_tickets": {"config": config}}},
                             resources={"mlflow": MLflowTracking()})
     assert not result.success
