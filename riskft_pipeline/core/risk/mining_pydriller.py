@@ -4,7 +4,7 @@ tests and ``benchmarks/bench_mining.py`` run both on the same repositories and c
 Its known limits, each fixed in :func:`riskft_pipeline.core.risk.mining.mine_repository`: ~50 commits/s on one core
 (a Python diff object per commit, a GitPython commit lookup per blamed line); a submodule entry whose commit is not
 in the repository stops it with ``ValueError: SHA ... could not be resolved`` (pallets/flask); a file renamed without
-change (similarity 100%) has no "before" content in PyDriller, so its lines are missing from ``lt``.
+change (same blob) has no "before" content in PyDriller, so its lines are missing from ``lt``.
 
 Note: PyDriller sets ``blame.markUnblamableLines=true`` in the mined repository's own git config when it opens it.
 """
@@ -198,7 +198,7 @@ def _finish(rows: list[dict[str, Any]], row_of: dict[str, int], blamed: set[str]
 def explain_differences(reference: pd.DataFrame, mined: pd.DataFrame, repo_path: str | Path) -> dict[str, Any]:
     """Compare this miner's rows (``reference``) with the git-CLI miner's (``mined``) cell by cell, and sort every
     difference into the known PyDriller quirk or ``unexplained`` (which must stay empty): ``lt_pure_rename``,
-    PyDriller reads no "before" content for a file renamed without change (similarity 100%), so it counts 0 lines
+    PyDriller reads no "before" content for a file renamed without change (same blob), so it counts 0 lines
     where the file had lines; explained when the difference is exactly those files' lines.
     """
     from riskft_pipeline.core.risk.gitlog import BlobReader, open_repository
@@ -233,7 +233,7 @@ def _classify(repo: Path, blobs: Any, h: str, col: str, ref_row: pd.Series, new_
     commit = next(iter_log(repo, h, stop=[p for p in _parents(repo, h)]))
     if col == "lt":
         pure = sum(blobs.line_count(e.old_blob, count_lines) for e in commit.files
-                   if e.kind == "RENAME" and e.similarity == 100)
+                   if e.kind == "RENAME" and e.old_blob == e.new_blob)
         return "lt_pure_rename" if pure and new_row["lt"] - ref_row["lt"] == pure else "unexplained"
     return "unexplained"
 
