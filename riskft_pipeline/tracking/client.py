@@ -35,6 +35,10 @@ ENV_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.2",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
+#: MLflow 3's experiment type: "custom_model_development" is what its UI calls machine-learning model training (the
+#: other choice, "genai_development", opens on traces)
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 _REMOTE_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
 _UNREACHABLE_HINTS = (
     "Max retries exceeded",
@@ -168,16 +172,22 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
     With a local store (SQLite, PostgreSQL) the artifacts go under ``.riskft/mlflow/artifacts`` instead of MLflow's
     default ``./mlruns`` in whatever the current directory is; a tracking server picks its own artifact root.
     Two processes creating it at once is fine: the loser reads the winner's.
+
+    The experiment is tagged as model training (:data:`EXPERIMENT_KIND`), so MLflow 3's UI shows its runs rather
+    than its GenAI traces view (an experiment made by an older release gets the tag on its next use).
     """
     existing = client.get_experiment_by_name(name)
     if existing is not None:
         if existing.lifecycle_stage == "deleted":
             client.restore_experiment(existing.experiment_id)
+        if (existing.tags or {}).get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(existing.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return existing.experiment_id
     folder = re.sub(r"[^A-Za-z0-9._-]", "_", name)
     location = None if is_remote(uri) else (paths.mlflow_dir() / "artifacts" / folder).as_uri()
     try:
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location,
+                                        tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     except MlflowException as exc:
         if not is_already_exists(exc):
             raise

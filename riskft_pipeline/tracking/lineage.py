@@ -8,9 +8,11 @@ re-hashes the recorded files that still exist.
 Tag schema on a version (all strings):
 
 - ``riskft.file.<role>.path`` / ``riskft.file.<role>.sha256`` for ``input``, ``split.<name>`` and any extra role;
-  the shipped predictor's files logged with the model are roles ``predictor`` (``predictor.json``) and, for tickets,
-  ``predictor.train`` (the training split it refits from), with path ``artifact:predictor/<file>`` (inside the
-  version's model artifacts, which is where :func:`verify_lineage` re-hashes them from)
+  the files logged with the model are roles ``adapter`` (``artifact:adapter/adapter_model.safetensors``, the adapter
+  weights), ``predictor`` (``artifact:predictor/predictor.json``) and, for tickets, ``predictor.train`` (the training
+  split the predictor refits from): inside the version's model artifacts, which is where :func:`verify_lineage`
+  re-hashes them from. The base model is re-hashed from its local folder when this machine has one
+  (:func:`verify_base_model`).
 - ``riskft.test_split.name`` / ``riskft.test_split.sha256``: the split the primary metric was measured on
 - ``riskft.dagster_run_id``, ``riskft.data_version.<asset>``
 - ``riskft.git.commit`` (``unknown`` outside a git checkout or before the first commit) / ``riskft.git.dirty``
@@ -261,10 +263,12 @@ def _float_or_none(text: str | None) -> float | None:
 # --- verification ------------------------------------------------------------------------------------------------
 
 
-def verify_lineage(lineage: Mapping[str, Any]) -> list[dict[str, str | None]]:
+def verify_lineage(lineage: Mapping[str, Any], *, base_model: bool = True) -> list[dict[str, str | None]]:
     """Re-hash every recorded file: ``[{role, path, expected, actual, status}]`` with status ``ok``, ``mismatch``
     or ``missing`` (the file is gone: nothing to compare, not a failure by itself). Files recorded as model
-    artifacts (``artifact:…``) are read from the version's artifacts in the registry (``lineage["model_uri"]``)."""
+    artifacts (``artifact:…``: the adapter weights, the predictor's files) are read from the version's artifacts in
+    the registry (``lineage["model_uri"]``). With ``base_model``, the base model's weights are re-hashed too (role
+    ``base_model``, :func:`verify_base_model`)."""
     results = []
     for role, entry in sorted((lineage.get("files") or {}).items()):
         path, expected = entry.get("path") or "", entry.get("sha256")
@@ -279,7 +283,53 @@ def verify_lineage(lineage: Mapping[str, Any]) -> list[dict[str, str | None]]:
             continue
         status = "ok" if actual == expected else "mismatch"
         results.append({"role": role, "path": path, "expected": expected, "actual": actual, "status": status})
+    if base_model:
+        results.append(verify_base_model(lineage.get("base_model") or {}))
     return results
+
+
+BASE_MODEL_ROLE = "base_model"
+
+
+def base_model_folder(identity: Mapping[str, Any] | None) -> Path | None:
+    """The local folder that holds the recorded base model's weights, where this machine has one: the folder a
+    recipe named (``source: local``), the converted offline default in the model cache (``source: gguf``, keyed
+    by the GGUF's sha256), or the Hugging Face cache snapshot (``source: hub``, never downloaded). None otherwise."""
+    from riskft_pipeline.training.base_model import CACHE_PREFIX
+
+    identity = identity or {}
+    source = identity.get("source")
+    if source == "local" and identity.get("path"):
+        folder = Path(identity["path"])
+    elif source == "gguf" and identity.get("sha256"):
+        folder = paths.model_cache_dir() / f"{CACHE_PREFIX}-{str(identity['sha256'])[:16]}"
+    elif source == "hub" and identity.get("name"):
+        try:
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(identity["name"], revision=identity.get("revision"),
+                                            local_files_only=True))
+        except Exception:  # noqa: BLE001 - not in the local cache (or no hub library): nothing to re-hash
+            return None
+    else:
+        return None
+    return folder if folder.is_dir() and any(folder.glob("*.safetensors")) else None
+
+
+def verify_base_model(base: Mapping[str, Any]) -> dict[str, str | None]:
+    """Re-hash the base model's local weights (every byte, :func:`~riskft_pipeline.training.base_model.
+    weights_sha256` without its memo) against the recorded ``weights_sha256``; status ``absent`` when this machine
+    has no copy of that base model (nothing to compare, not a failure)."""
+    from riskft_pipeline.training.base_model import weights_sha256
+
+    expected = base.get("weights_sha256")
+    folder = base_model_folder(base.get("identity") if isinstance(base.get("identity"), Mapping) else None)
+    entry = {"role": BASE_MODEL_ROLE, "path": str(folder) if folder else f"{base.get('name') or 'unknown'} "
+             "(no local copy)", "expected": expected, "actual": None, "status": "absent"}
+    if folder is None:
+        return entry
+    actual = weights_sha256(folder, memo=False)
+    return {**entry, "actual": actual, "status": "ok" if actual == expected else "mismatch"}
 
 
 def _artifact_sha256(model_uri: str | None, relative: str) -> str | None:
@@ -347,6 +397,8 @@ def _verdict(result: Mapping[str, Any]) -> str:
         return f"MISMATCH {result['path']} (expected {result['expected']}, now {result['actual']})"
     if result["status"] == "missing":
         return f"missing  {result['path']} (not checked)"
+    if result["status"] == "absent":
+        return f"absent   {result['path']} (not checked)"
     return f"ok       {result['path']}"
 
 

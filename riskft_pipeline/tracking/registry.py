@@ -73,7 +73,10 @@ from riskft_pipeline.tracking.lineage import (
 
 log = logging.getLogger(__name__)
 
-MODEL_ARTIFACT = "adapter"
+MODEL_ARTIFACT = "adapter"  # the pyfunc model's name in the run
+ADAPTER_ARTIFACT = "adapter"  # the model artifact folder holding the adapter files (artifacts/adapter/)
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_ROLE = "adapter"  # lineage role of the adapter weights (path ``artifact:adapter/adapter_model.safetensors``)
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 
 
@@ -110,7 +113,7 @@ def register_adapter(
         raise InputError(f"{adapter_dir} was trained for task {meta['task']!r}, not {task!r}")
     extra = _task_artifacts(task, lineage, context_dir, report)
     metric_name, value = read_primary_metric(report, primary_metric)
-    lineage = _with_artifact_files(lineage, extra)
+    lineage = _with_artifact_files(lineage, extra, adapter_dir)
     tags = _version_tags(meta, report, (metric_name, value), lineage, task, higher_is_better)
     uri = configure(tracking_uri)
     client = get_client(uri)
@@ -133,7 +136,7 @@ def register_adapter(
                                          model_id=model_info.model_id, await_creation_for=120)
         try:
             return _finish(client, mv.version, run_id=run_id, model_name=model_name, alias=alias,
-                           metric=(metric_name, value), test_sha=test_sha,
+                           metric=(metric_name, value), test_sha=test_sha, tags=tags,
                            higher_is_better=higher_is_better, report=report,
                            min_valid_json_rate=min_valid_json_rate, reevaluate=reevaluate, early=early,
                            tracking_uri=uri)
@@ -161,7 +164,7 @@ def _version_tags(meta: Mapping[str, Any], report: Mapping[str, Any], metric: tu
 
 
 def _finish(client: MlflowClient, version: str, *, run_id: str, model_name: str, alias: str,
-            metric: tuple[str, float], test_sha: str | None, higher_is_better: bool,
+            metric: tuple[str, float], test_sha: str | None, higher_is_better: bool, tags: Mapping[str, str],
             report: Mapping[str, Any], min_valid_json_rate: float, reevaluate: Reevaluate | None = None,
             early: Reevaluation | None = None, tracking_uri: str | None = None) -> dict[str, Any]:
     """Steps 5–7 of the module docstring, for a version that exists."""
@@ -186,7 +189,7 @@ def _finish(client: MlflowClient, version: str, *, run_id: str, model_name: str,
         decision = {"model_name": model_name, "version": str(version), "promoted": promote, "reason": reason,
                     "previous_champion": previous, "primary_metric": {"name": metric[0], "value": metric[1]},
                     "test_split_sha256": test_sha, "alias": alias, "comparison": compared}
-        _record_decision(client, run_id, model_name, version, decision)
+        _record_decision(client, run_id, model_name, version, decision, description(decision, report, tags))
         client.set_model_version_tag(model_name, version, STATUS, "ready")
         if promote:
             client.set_registered_model_alias(model_name, alias, version)
@@ -356,15 +359,21 @@ def _predictor_files(task: str, lineage: Mapping[str, Any], report: Mapping[str,
     return files
 
 
-def _with_artifact_files(lineage: Mapping[str, Any], artifacts: Mapping[str, list[Path]]) -> dict[str, Any]:
-    """``lineage`` plus the predictor's files as roles ``predictor`` / ``predictor.train``, each with the sha256 of
-    the bytes logged and an ``artifact:`` path that :func:`~riskft_pipeline.tracking.lineage.verify_lineage`
-    re-hashes from the registered version."""
-    files = artifacts.get(PREDICTOR_ARTIFACT)
-    if not files:
+def _with_artifact_files(lineage: Mapping[str, Any], artifacts: Mapping[str, list[Path]],
+                         adapter_dir: Path | None = None) -> dict[str, Any]:
+    """``lineage`` plus the files logged with the model, each with the sha256 of the bytes logged and an
+    ``artifact:`` path that :func:`~riskft_pipeline.tracking.lineage.verify_lineage` re-hashes from the registered
+    version: the adapter weights (role ``adapter``: ``adapter_model.safetensors``; any other top-level
+    ``*.safetensors`` as ``adapter.<stem>``) and the predictor's files (``predictor`` / ``predictor.train``)."""
+    roles = {}
+    for f in sorted(adapter_dir.glob("*.safetensors")) if adapter_dir is not None else []:
+        role = ADAPTER_ROLE if f.name == ADAPTER_WEIGHTS else f"{ADAPTER_ROLE}.{f.stem}"
+        roles[role] = {"path": f"{ARTIFACT_PATH_PREFIX}{ADAPTER_ARTIFACT}/{f.name}", "sha256": sha256_file(f)}
+    for f in artifacts.get(PREDICTOR_ARTIFACT) or []:
+        roles[PREDICTOR_ROLES[f.name]] = {"path": f"{ARTIFACT_PATH_PREFIX}{PREDICTOR_ARTIFACT}/{f.name}",
+                                          "sha256": sha256_file(f)}
+    if not roles:
         return dict(lineage)
-    roles = {PREDICTOR_ROLES[f.name]: {"path": f"{ARTIFACT_PATH_PREFIX}{PREDICTOR_ARTIFACT}/{f.name}",
-                                       "sha256": sha256_file(f)} for f in files}
     return {**lineage, "files": {**(lineage.get("files") or {}), **roles}}
 
 
@@ -401,7 +410,7 @@ def log_adapter_model(run_id: str, adapter_dir: Path, meta: Mapping[str, Any], t
     metadata = {"riskft": {"task": task, "recipe_hash": meta.get("recipe_hash"),
                            "base_model": (meta.get("base_model") or {})}}
     with tempfile.TemporaryDirectory(prefix="riskft-adapter-") as tmp:
-        artifacts = {"adapter": str(_stage_adapter(adapter_dir, Path(tmp) / "adapter"))}
+        artifacts = {ADAPTER_ARTIFACT: str(_stage_adapter(adapter_dir, Path(tmp) / ADAPTER_ARTIFACT))}
         for name, files in (extra or {}).items():
             (Path(tmp) / name).mkdir()
             for f in files:
@@ -450,12 +459,12 @@ def _await_ready(client: MlflowClient, model_name: str, version: str) -> None:
 
 
 def _record_decision(client: MlflowClient, run_id: str, model_name: str, version: str,
-                     decision: Mapping[str, Any]) -> None:
+                     decision: Mapping[str, Any], text: str) -> None:
     client.set_model_version_tag(model_name, version, "riskft.promoted", str(decision["promoted"]).lower())
     client.set_model_version_tag(model_name, version, "riskft.gate_reason", decision["reason"])
     for key, value in _comparison_tags(decision.get("comparison")).items():
         client.set_model_version_tag(model_name, version, key, value)
-    client.update_model_version(model_name, version, description=_description(decision))
+    client.update_model_version(model_name, version, description=text)
     client.set_tag(run_id, "riskft.registered_version", f"{model_name}/{version}")
     client.set_tag(run_id, "riskft.promoted", str(decision["promoted"]).lower())
     client.set_tag(run_id, "riskft.gate_reason", decision["reason"])
@@ -478,11 +487,18 @@ def _comparison_tags(compared: Mapping[str, Any] | None) -> dict[str, str]:
     return tags
 
 
-def _description(decision: Mapping[str, Any]) -> str:
-    """The version's description in the registry UI: the decision, and what it was compared with."""
+def description(decision: Mapping[str, Any], report: Mapping[str, Any] | None = None,
+                tags: Mapping[str, str] | None = None) -> str:
+    """The version's description in the registry UI (markdown): the decision and why, the shipped predictor against
+    every baseline of the same evaluation (in words when it loses to one), what the champion comparison was, the
+    data and the base model."""
+    report, tags = report or {}, tags or {}
     pm = decision["primary_metric"]
-    lines = [(f"Registered with {pm['name']} = {pm['value']:.4f} on test split sha256 "
-              f"{short_sha(decision.get('test_split_sha256'))}."), f"Gate: {decision['reason']}."]
+    verdict = f"promoted to @{decision['alias']}" if decision["promoted"] else f"not promoted to @{decision['alias']}"
+    lines = [f"**{decision['model_name']} version {decision['version']}: {verdict}.** Gate: {decision['reason']}.",
+             (f"Registered with {pm['name']} = {pm['value']:.4f} on test split sha256 "
+              f"{short_sha(decision.get('test_split_sha256'))}.")]
+    lines += _baseline_lines(report, pm["name"], bool(decision["promoted"]))
     compared = decision.get("comparison")
     if compared:
         rec = compared["champion_recorded"]
@@ -495,7 +511,51 @@ def _description(decision: Mapping[str, Any]) -> str:
         elif (compared.get("reevaluation") or {}).get("error"):
             line += f"; re-evaluation failed: {compared['reevaluation']['error']}"
         lines.append(line + ".")
+    lines += _provenance_lines(tags, decision)
     return "\n\n".join(lines)
+
+
+def _baseline_lines(report: Mapping[str, Any], metric: str, promoted: bool) -> list[str]:
+    """The methods of the evaluation side by side, and in words any baseline the shipped predictor loses to."""
+    from riskft_pipeline.core.report_summary import baselines_beaten, method_scores
+
+    scores = method_scores(report)
+    if not scores:
+        return []
+    shipped = report.get("shipped", "model")
+    order = [shipped] + [m for m in scores if m != shipped]
+    rows = [f"| method | {metric} |", "|---|---|"]
+    for m in order:
+        note = " (shipped)" if m == shipped else " (adapter alone)" if m == "model" else ""
+        rows.append(f"| {m}{note} | {'–' if scores[m] is None else f'{scores[m]:.4f}'} |")
+    lines = ["\n".join(rows)]
+    _, lost = baselines_beaten(report)
+    if lost:
+        worse = ", ".join(f"{m} ({scores[m]:.4f})" for m in lost)
+        why = (" It was promoted all the same because the gate compares a version with the current champion, not "
+               "with the baselines." if promoted else "")
+        lines.append(f"**Warning: the shipped predictor ({shipped}) loses to the baseline {worse} on {metric}.**"
+                     + why)
+    elif any(m not in (shipped, "model") for m in scores):
+        lines.append(f"The shipped predictor ({shipped}) beats or ties every baseline on {metric}.")
+    return lines
+
+
+def _provenance_lines(tags: Mapping[str, str], decision: Mapping[str, Any]) -> list[str]:
+    """Data (input and split hashes) and base model, from the version's own tags."""
+    lines = []
+    files = {k.removeprefix("riskft.file.").removesuffix(".sha256"): v for k, v in tags.items()
+             if k.startswith("riskft.file.") and k.endswith(".sha256")}
+    data = [f"{role} {short_sha(sha)}" for role, sha in sorted(files.items())
+            if role == "input" or role.startswith("split.")]
+    if data:
+        lines.append("Data (sha256): " + ", ".join(data) + ".")
+    if tags.get("riskft.base_model.name"):
+        lines.append(f"Base model: {tags['riskft.base_model.name']} (weights sha256 "
+                     f"{short_sha(tags.get('riskft.base_model.weights_sha256'))}); recipe hash "
+                     f"{short_sha(tags.get('riskft.recipe_hash'))}.")
+    lines.append(f"Full lineage: `riskft lineage {decision['model_name']} {decision['version']} --verify`.")
+    return lines
 
 
 def _delete_stale_versions(client: MlflowClient, model_name: str, run_id: str) -> None:

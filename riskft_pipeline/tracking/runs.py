@@ -36,8 +36,10 @@ __all__ = [
     "TrackingError",
     "TrainingRun",
     "configure",
+    "experiment_id_of",
     "flatten_metrics",
     "library_versions",
+    "log_file",
     "log_metrics",
     "log_report",
     "metrics_callback",
@@ -271,3 +273,18 @@ def _log_batch(client, run_id: str, params: Mapping[str, str] | None = None,
     tag_entities = [RunTag(k, v) for k, v in (tags or {}).items()]
     for i in range(0, len(tag_entities), _BATCH):
         client.log_batch(run_id, tags=tag_entities[i : i + _BATCH])
+
+
+def log_file(run_id: str, path: str | Path, artifact_dir: str, *, tracking_uri: str | None = None) -> str:
+    """Log one file (e.g. the loss-curve PNG) under ``artifact_dir`` of the run; returns its artifact path."""
+    uri = resolve_tracking_uri(tracking_uri)
+    with guard(uri, f"logging {Path(path).name}"):
+        get_client(uri).log_artifact(run_id, str(path), artifact_dir)
+    return f"{artifact_dir}/{Path(path).name}"
+
+
+def experiment_id_of(run_id: str, *, tracking_uri: str | None = None) -> str:
+    """The experiment a run belongs to (for its page's URL)."""
+    uri = resolve_tracking_uri(tracking_uri)
+    with guard(uri, f"reading run {run_id}"):
+        return get_client(uri).get_run(run_id).info.experiment_id

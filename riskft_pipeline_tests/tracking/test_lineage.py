@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from riskft_pipeline.core.config import recipe_dict, recipe_hash
@@ -46,7 +47,7 @@ def test_lineage_is_read_back_from_the_registry(store, recipe, registered):
     assert by_alias["dagster_run_id"] == "dagster-run-42"
     assert by_alias["data_versions"] == {"ticket_splits": "v-abc"}
     assert by_alias["aliases"] == ["champion"] and by_alias["status"] == "ready"
-    assert set(by_alias["files"]) == {"input", "split.train", "split.val", "split.test"}
+    assert set(by_alias["files"]) == {"input", "split.train", "split.val", "split.test", "adapter"}
     for role, name in (("input", "raw.csv"), ("split.test", "test.jsonl")):
         entry = by_alias["files"][role]
         assert entry == {"path": str(data / name), "sha256": sha256_file(data / name)}
@@ -64,10 +65,60 @@ def test_lineage_is_read_back_from_the_registry(store, recipe, registered):
     json.dumps(by_alias)  # `--format json` must be able to print it
 
 
+def test_the_adapter_weights_are_recorded_and_rehashed_from_the_registry(registered, fake_adapter):
+    lineage = get_lineage("audited", "@champion")
+    weights = fake_adapter / "adapter_model.safetensors"
+    assert lineage["files"]["adapter"] == {"path": "artifact:adapter/adapter_model.safetensors",
+                                           "sha256": sha256_file(weights)}
+    results = {r["role"]: r for r in verify_lineage(lineage)}
+    assert results["adapter"]["status"] == "ok" and results["adapter"]["actual"] == sha256_file(weights)
+    # a record that does not match the registered bytes is named, whatever the local folder holds
+    tampered = {**lineage, "files": {**lineage["files"], "adapter": {**lineage["files"]["adapter"],
+                                                                     "sha256": "0" * 64}}}
+    assert {r["role"]: r for r in verify_lineage(tampered)}["adapter"]["status"] == "mismatch"
+
+
+def test_the_base_model_is_rehashed_when_this_machine_has_it(tmp_path):
+    from safetensors.numpy import save_file
+
+    from riskft_pipeline.training.base_model import weights_sha256
+
+    base = tmp_path / "base"
+    base.mkdir()
+    save_file({"w": np.ones((2, 2), dtype=np.float32)}, str(base / "model.safetensors"))
+    identity = {"name": str(base), "source": "local", "path": str(base), "weights_sha256": weights_sha256(base)}
+    lineage = {"files": {}, "base_model": {"name": str(base), "identity": identity,
+                                           "weights_sha256": identity["weights_sha256"]}}
+    [result] = verify_lineage(lineage)
+    assert result["role"] == "base_model" and result["status"] == "ok" and result["path"] == str(base)
+
+    save_file({"w": np.zeros((2, 2), dtype=np.float32)}, str(base / "model.safetensors"))  # weights changed
+    [result] = verify_lineage(lineage)
+    assert result["status"] == "mismatch" and result["actual"] != result["expected"]
+    assert has_mismatch([result]) and "MISMATCH" in format_lineage_text(_text_ready(lineage), [result])
+
+    shutil.rmtree(base)
+    [result] = verify_lineage(lineage)
+    assert result["status"] == "absent" and not has_mismatch([result])
+    assert f"absent   {base} (no local copy)" in format_lineage_text(_text_ready(lineage), [result])
+
+
+def _text_ready(lineage: dict) -> dict:
+    """The keys :func:`format_lineage_text` reads, around a hand-made lineage."""
+    return {"model_name": "m", "version": "1", "aliases": [], "status": "ready", "mlflow_run_id": "r",
+            "dagster_run_id": None, "model_uri": "models:/m/1", "files": {}, "git": {"commit": "c", "dirty": "false"},
+            "recipe": None, "recipe_hash": "h", "seed": "1", "library_versions": {},
+            "evaluation": {"primary_metric": {"name": "x", "value": 1.0}, "valid_json_rate": None, "headline": {}},
+            "test_split": {"sha256": None}, "gate": {"promoted": "true", "reason": "r", "comparison": {}},
+            **lineage}
+
+
 def test_verify_passes_then_names_the_changed_split(registered):
     data = registered["data"]
     lineage = get_lineage("audited", "@champion")
-    assert {r["status"] for r in verify_lineage(lineage)} == {"ok"}
+    statuses = {r["role"]: r["status"] for r in verify_lineage(lineage)}
+    assert statuses.pop("base_model") == "absent", "the fake base model exists nowhere on this machine"
+    assert set(statuses.values()) == {"ok"}
 
     changed = data / "test.jsonl"
     raw = bytearray(changed.read_bytes())
