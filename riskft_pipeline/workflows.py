@@ -7,9 +7,13 @@ Evaluation and registration read it, so ``riskft register --adapter OUT/adapter 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +67,11 @@ def prepare(task: str, input_path: str | Path, out_dir: str | Path, recipe: Reci
 
 def train(recipe_path: str | Path, data_dir: Path, out_dir: Path, *, track: bool = True,
           tracking_uri: str | None = None, tags: dict[str, Any] | None = None,
-          input_path: str | Path | None = None, progress: bool = True) -> dict:
+          input_path: str | Path | None = None, progress: bool = True,
+          on_step: Callable[[int, int], None] | None = None, log_callbacks: Sequence[Callable] = ()) -> dict:
     """Fine-tune per recipe on ``data_dir``; with ``track`` one MLflow run receives params, the loss curve and
-    (later) the evaluation. Returns the trainer's result plus ``mlflow_run_id``."""
+    (later) the evaluation. Returns the trainer's result plus ``mlflow_run_id``. ``on_step(step, max_steps)`` and
+    ``log_callbacks`` (``cb(step, logs)``) let a caller show progress (the Dagster asset logs it to its run)."""
     from riskft_pipeline.training.sft import train as sft_train
 
     recipe_path = Path(recipe_path)
@@ -73,7 +79,7 @@ def train(recipe_path: str | Path, data_dir: Path, out_dir: Path, *, track: bool
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     _require_splits(data_dir)
     run = None
-    callbacks = []
+    callbacks = list(log_callbacks)
     if track:
         from riskft_pipeline.tracking.runs import metrics_callback, start_training_run
 
@@ -82,7 +88,7 @@ def train(recipe_path: str | Path, data_dir: Path, out_dir: Path, *, track: bool
                                  tags=run_tags, recipe_path=recipe_path, tracking_uri=tracking_uri)
         callbacks.append(metrics_callback(run.run_id, run.tracking_uri))
     try:
-        result = sft_train(recipe, data_dir, out_dir, callbacks=callbacks, progress=progress)
+        result = sft_train(recipe, data_dir, out_dir, callbacks=callbacks, progress=progress, on_step=on_step)
     except BaseException:
         if run is not None:
             run.end("FAILED")
@@ -109,14 +115,19 @@ def train(recipe_path: str | Path, data_dir: Path, out_dir: Path, *, track: bool
 
 
 def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: str | Path | None = None,
-             recipe: Recipe | None = None, progress: bool = True, log_to_run: bool = True) -> dict:
+             recipe: Recipe | None = None, progress: bool = True, log_to_run: bool = True,
+             progress_lines: Callable[[str], None] | None = None) -> dict:
     """Evaluate on ``data_dir/test.jsonl`` with baselines in the same run; log to the adapter's MLflow run.
-    The evaluation settings come from ``recipe``, else ``recipe_path``, else the adapter's own recipe."""
+    The evaluation settings come from ``recipe``, else ``recipe_path``, else the adapter's own recipe.
+    ``progress_lines``: receives the evaluation's progress lines (its progress printer and bars write them to
+    stderr; they are also still written there), at most one per :data:`PROGRESS_EVERY_S`."""
     adapter_dir, data_dir, out_dir = Path(adapter_dir), Path(data_dir), Path(out_dir)
     meta = read_adapter_meta(adapter_dir)
     if recipe is None:
         recipe = load_recipe(recipe_path) if recipe_path else Recipe.model_validate(meta["recipe"])
-    report = task_spec(recipe.task).evaluate(adapter_dir, data_dir, out_dir, recipe=recipe, progress=progress)
+    with forward_stderr_lines(progress_lines):
+        report = task_spec(recipe.task).evaluate(adapter_dir, data_dir, out_dir, recipe=recipe,
+                                                 progress=progress or progress_lines is not None)
     info = read_run_info(adapter_dir)
     if log_to_run and info.get("mlflow_run_id"):
         from riskft_pipeline.tracking.runs import log_report
@@ -268,6 +279,53 @@ def risk_study(input_path: str | Path, recipe_path: str | Path, out_dir: str | P
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
+
+PROGRESS_EVERY_S = 10.0
+
+
+class _LineTee(io.TextIOBase):
+    """A text stream that writes through to ``target`` and hands complete lines (a newline or a progress bar's
+    carriage return) to ``sink``, at most one per ``every_s`` seconds (the last line of a burst wins the next slot)."""
+
+    def __init__(self, target, sink: Callable[[str], None], every_s: float = PROGRESS_EVERY_S) -> None:
+        self.target, self.sink, self.every_s = target, sink, every_s
+        self._buf, self._last = "", float("-inf")
+
+    def write(self, text: str) -> int:
+        self.target.write(text)
+        self._buf += text
+        *lines, self._buf = self._buf.replace("\r", "\n").split("\n")
+        for line in reversed(lines):  # the newest complete line is the one worth showing
+            line = line.strip()
+            if line:
+                now = time.monotonic()
+                if now - self._last >= self.every_s:
+                    self._last = now
+                    with contextlib.suppress(Exception):  # a progress display must never break the evaluation
+                        self.sink(line)
+                break
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:  # progress bars then write plain updates
+        return False
+
+
+@contextlib.contextmanager
+def forward_stderr_lines(sink: Callable[[str], None] | None) -> Iterator[None]:
+    """While the block runs, lines written to ``sys.stderr`` also go to ``sink`` (nothing changes without one)."""
+    if sink is None:
+        yield
+        return
+    previous = sys.stderr
+    sys.stderr = _LineTee(previous, sink)
+    try:
+        yield
+    finally:
+        sys.stderr = previous
+
 
 
 def _require_splits(data_dir: Path) -> None:

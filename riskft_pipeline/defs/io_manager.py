@@ -4,8 +4,10 @@ Dagster's default filesystem IO manager keeps one file per asset (``storage/<ass
 later write wins and a downstream step of the *other* run loads it; e.g. an adapter trained on the splits of a run it
 does not belong to, with lineage naming the wrong data. Here each value lives at
 ``storage/<asset>/<run id>.pickle``: a step reads the value its own run (or the run it re-executes) produced, and an
-asset materialised in an earlier run is read from its latest materialisation. The values are small dicts (paths and
-hashes); the data itself is already in run-scoped folders (:func:`riskft_pipeline.defs.common.run_dir`).
+asset materialised in an earlier run is read from its latest materialisation. The values are small frozen dataclasses
+of paths and hashes (:mod:`riskft_pipeline.defs.values`); the data itself is already in run-scoped folders
+(:func:`riskft_pipeline.defs.common.run_dir`). A value pickled as a plain dict by a run made before the values were
+typed is converted on load to the type the reading asset's input declares.
 """
 
 import pickle
@@ -15,6 +17,7 @@ import dagster as dg
 from dagster._core.errors import DagsterInvariantViolationError
 
 from riskft_pipeline.core.files import atomic_write
+from riskft_pipeline.defs.values import Value
 
 
 class RunScopedIOManager(dg.ConfigurableIOManager):
@@ -44,7 +47,22 @@ class RunScopedIOManager(dg.ConfigurableIOManager):
             raise dg.Failure(f"no stored value of {context.asset_key.to_user_string()} at {path}: "
                              "materialise it again")
         with open(path, "rb") as f:
-            return pickle.load(f)
+            return as_declared_type(pickle.load(f), _declared_type(context))
+
+
+def _declared_type(context: dg.InputContext):
+    """The Python class the reading asset's input is annotated with (None when untyped)."""
+    try:
+        return context.dagster_type.typing_type
+    except Exception:  # noqa: BLE001 - no Dagster type on this input: nothing to convert to
+        return None
+
+
+def as_declared_type(obj, declared):
+    """``obj`` as ``declared`` when that is one of the typed values and ``obj`` an older run's dict; else ``obj``."""
+    if isinstance(declared, type) and issubclass(declared, Value) and not isinstance(obj, declared):
+        return declared.of(obj)
+    return obj
 
 
 def _upstream_run(context: dg.InputContext) -> str | None:

@@ -33,6 +33,7 @@ from riskft_pipeline.training.chat import check_label_tokens, encode_example
 
 RUN_KEY_FILE = "riskft_run_key.json"
 LogCallback = Callable[[int, dict], None]
+StepCallback = Callable[[int, int], None]  # (global step, max steps) after every optimiser step, rank 0 only
 
 
 # --- data ------------------------------------------------------------------------------------------------------
@@ -179,8 +180,9 @@ def _lora_config(recipe: Recipe):
 _trainer_class = answer_head_trainer  # the name benchmarks/bench_training.py imports
 
 
-def _log_callback(callbacks: Sequence[LogCallback], clock: dict):
-    """Forward trainer logs to plain callables (rank 0 only) and note where this session's token count starts."""
+def _log_callback(callbacks: Sequence[LogCallback], clock: dict, on_step: StepCallback | None = None):
+    """Forward trainer logs to plain callables (rank 0 only) and note where this session's token count starts;
+    ``on_step(step, max_steps)`` after each optimiser step (a progress display; the caller throttles)."""
     from transformers import TrainerCallback
 
     class _Forward(TrainerCallback):
@@ -191,6 +193,10 @@ def _log_callback(callbacks: Sequence[LogCallback], clock: dict):
             if state.is_world_process_zero and logs:
                 for cb in callbacks:
                     cb(state.global_step, dict(logs))
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if on_step is not None and state.is_world_process_zero:
+                on_step(state.global_step, state.max_steps)
 
     return _Forward()
 
@@ -213,10 +219,12 @@ def library_versions() -> dict[str, str]:
 
 
 def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[LogCallback] = (),
-          resume: bool = True, progress: bool = True) -> dict:
+          resume: bool = True, progress: bool = True, on_step: StepCallback | None = None) -> dict:
     """Fine-tune ``recipe.base_model`` with LoRA on ``data_dir/train.jsonl``; returns the result summary (also
     written into ``out_dir/adapter/riskft_adapter.json``). Restarted with ``resume=True`` it continues from the last
-    complete checkpoint under ``out_dir/checkpoints``."""
+    complete checkpoint under ``out_dir/checkpoints``. ``callbacks`` receive the trainer's logs (loss, ...) as
+    ``cb(step, logs)``; ``on_step(step, max_steps)`` is called after every step (plain callables: no tracker or
+    orchestrator import here)."""
     import torch
     from datasets import Dataset
     from transformers import set_seed
@@ -253,7 +261,7 @@ def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[
     clock: dict = {}
     trainer = answer_head_trainer()(model=model, args=args, train_dataset=dataset,
                                processing_class=tokenizer, peft_config=_lora_config(recipe),
-                               callbacks=[_log_callback(callbacks, clock)])
+                               callbacks=[_log_callback(callbacks, clock, on_step)])
     t0 = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     runtime = time.perf_counter() - t0

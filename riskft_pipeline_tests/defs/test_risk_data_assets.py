@@ -37,7 +37,7 @@ def test_raw_changes_and_features_survive_bad_labels_ragged_lines_and_latin1(tmp
     raw = mats["raw_changes"]
     assert raw["rows"].value == 200 and raw["unreadable_labels"].value >= 1
     assert raw["encoding"].value in ("latin-1", "iso-8859-1", "cp1252")
-    s = result.output_for_node("change_features")["summary"]
+    s = result.output_for_node("change_features").summary
     assert s["raw_rows"] == 200 == s["clean_rows"] + s["quarantined_rows"]
     assert s["quarantined_rows"] >= 2
 
@@ -60,14 +60,14 @@ def test_risk_splits_follow_the_runs_recipe_and_read_the_clean_table(tmp_path, i
     result = dg.materialize(DATA_ASSETS, instance=instance, resources={"mlflow": MLflowTracking()}, run_config=config)
     assert result.success
     splits = result.output_for_node("risk_splits")
-    s = splits["summary"]
+    s = splits.summary
     assert s["examples"]["train"] == 10 and s["params"]["max_train_examples"] == 10 and s["params"]["seed"] == 3
-    assert splits["recipe_path"] == str(recipe)
-    assert len((Path(splits["data_dir"]) / "train.jsonl").read_text(encoding="utf-8").splitlines()) == 10
+    assert splits.recipe_path == str(recipe)
+    assert len((Path(splits.data_dir) / "train.jsonl").read_text(encoding="utf-8").splitlines()) == 10
     # built from change_features' clean table: the same rows, and the same counts as the cleaning step
-    clean_dir = Path(result.output_for_node("change_features")["dir"])
+    clean_dir = Path(result.output_for_node("change_features").dir)
     clean = pd.read_parquet(clean_dir / "clean.parquet")
-    split_clean = pd.read_parquet(Path(splits["data_dir"]) / "clean.parquet")
+    split_clean = pd.read_parquet(Path(splits.data_dir) / "clean.parquet")
     assert split_clean["_id"].tolist() == clean["_id"].tolist()
     assert s["clean_rows"] == len(clean) == sum(s["split"]["sizes"].values())
 

@@ -36,12 +36,12 @@ def test_data_assets_on_embedded_defaults(instance):
     assert all(c.passed for c in checks), [(c.check_name, c.metadata) for c in checks if not c.passed]
 
     clean = result.output_for_node("clean_tickets")
-    s = clean["summary"]
+    s = clean.summary
     assert s["raw_rows"] == s["clean_rows"] + s["quarantined_rows"]
     assert s["quarantined_rows"] > 0, "the embedded data carries malformed rows on purpose"
 
     splits = result.output_for_node("ticket_splits")
-    data_dir = Path(splits["data_dir"])
+    data_dir = Path(splits.data_dir)
     assert result.run_id in str(data_dir), "outputs are scoped by run"
     for name in ("train", "val", "test"):
         assert (data_dir / f"{name}.jsonl").stat().st_size > 0
@@ -54,7 +54,7 @@ def test_data_assets_on_embedded_defaults(instance):
     assert "| reason | rows |" in clean_md["quarantine_reasons"].value
     assert mats["ticket_splits"].materialization.metadata["train_rows"].value == summary["splits"]["train"]
     assert mats["raw_tickets"].materialization.tags.get("dagster/data_version") == \
-        result.output_for_node("raw_tickets")["sha256"]
+        result.output_for_node("raw_tickets").sha256
 
 
 def test_missing_input_fails_with_clear_message(instance, tmp_path):

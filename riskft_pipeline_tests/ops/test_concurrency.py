@@ -24,7 +24,7 @@ def _run_ticket_data(input_path: str, barrier, results) -> None:
         barrier.wait(timeout=120)
         result = job.execute_in_process(instance=instance, raise_on_error=False,
                                         run_config={"ops": {"raw_tickets": {"config": {"input_path": input_path}}}})
-        splits = result.output_for_node("ticket_splits") if result.success else None
+        splits = result.output_for_node("ticket_splits").to_dict() if result.success else None
     results.put({"input": input_path, "run_id": result.run_id, "success": result.success, "splits": splits})
 
 

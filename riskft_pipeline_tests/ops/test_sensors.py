@@ -63,8 +63,8 @@ def test_the_requested_run_config_materialises_the_snapshot(home, instance, smal
                             resources={"mlflow": MLflowTracking()}, tags=request.tags)
     assert result.success
     raw = result.output_for_node("raw_tickets")
-    assert raw["sha256"] == request.tags["riskft/history_sha256"]
-    assert result.output_for_node("ticket_splits")["summary"]["input_sha256"] == raw["sha256"]
+    assert raw.sha256 == request.tags["riskft/history_sha256"]
+    assert result.output_for_node("ticket_splits").summary["input_sha256"] == raw.sha256
 
 
 def test_broken_file_is_reported_and_moved_aside(home, instance):
