@@ -5,7 +5,7 @@ Unusable input exits with code 2 and one readable line on stderr (``--debug`` fo
 
 One module per command group, each with ``add_parser(subparsers)``: :mod:`.home` (``init-home``), :mod:`.tickets`,
 :mod:`.model` (``train``, ``evaluate``, ``register``), :mod:`.pipeline` (``run``, ``pipeline``), :mod:`.risk`,
-:mod:`.lineage`, :mod:`.enrich`.
+:mod:`.lineage`, :mod:`.enrich`, :mod:`.publish`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import argparse
 import os
 import sys
 
-from riskft_pipeline.cli import enrich, home, lineage, model, pipeline, risk, tickets
+from riskft_pipeline.cli import enrich, home, lineage, model, pipeline, publish, risk, tickets
 from riskft_pipeline.cli.common import CliError
 
 EXIT_USAGE = 2
-GROUPS = (home, tickets, model, pipeline, risk, lineage, enrich)  # in the order `riskft --help` lists them
+GROUPS = (home, tickets, model, pipeline, risk, lineage, enrich, publish)  # in the order `riskft --help` lists them
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
