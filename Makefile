@@ -57,10 +57,12 @@ test-fast: setup
 
 ui: setup
 	$(BIN)/riskft init-home
+	@echo "[riskft] Dagster UI on http://127.0.0.1:$(UI_PORT) (asset pages: plots, predictions, MLflow links)"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 mlflow-ui: setup
 	$(BIN)/riskft init-home
+	@echo "[riskft] MLflow UI on http://127.0.0.1:$(MLFLOW_PORT)/#/experiments?workflowType=machine_learning (runs view)"
 	$(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
 		--backend-store-uri "sqlite:///$(RISKFT_HOME)/mlflow/mlflow.db" \
 		--default-artifact-root "$(RISKFT_HOME)/mlflow/artifacts"
