@@ -166,7 +166,8 @@ def table(records: list[dict]) -> dg.MetadataValue:
         return str(v) if kinds[c] == "string" else v
 
     schema = dg.TableSchema(columns=[dg.TableColumn(c, kinds[c]) for c in cols])
-    rows = [dg.TableRecord({c: cell(c, r.get(c)) for c in cols if cell(c, r.get(c)) is not None}) for r in records]
+    # every record carries every column (Dagster requires it); a missing number stays None (shown empty)
+    rows = [dg.TableRecord({c: cell(c, r.get(c)) for c in cols}) for r in records]
     return dg.MetadataValue.table(records=rows, schema=schema)
 
 

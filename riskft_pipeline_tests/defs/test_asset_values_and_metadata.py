@@ -74,7 +74,7 @@ def test_predictions_table(tmp_path):
              "confidence": {"category": 0.123456}, "raw": "long generation", "zero_shot_raw": "x",
              "valid_json": True, "issue": "y" * 200},
             {"id": "INC2", "expected": {"category": "HARDWARE"}, "predicted": {"category": None},
-             "confidence": {"category": 0.9}, "valid_json": False, "issue": "short"}]
+             "confidence": {"category": None}, "valid_json": False, "issue": "short"}]
     path = tmp_path / "predictions.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows * 10), encoding="utf-8")
     sample = predictions_sample(path, n=3)
@@ -87,7 +87,8 @@ def test_predictions_table(tmp_path):
     kinds = {c.name: c.type for c in value.schema.columns}
     assert kinds == {"id": "string", "expected.category": "string", "predicted.category": "string",
                      "confidence.category": "float", "valid_json": "bool", "issue": "string"}
-    assert value.records[1].data["predicted.category"] == ""
+    assert value.records[1].data["predicted.category"] == "" and value.records[1].data["confidence.category"] is None
+    assert all(set(r.data) == set(kinds) for r in value.records), "every record has every column"
 
 
 def test_step_log_is_throttled_and_always_says_the_end():
