@@ -9,14 +9,17 @@ evaluation measured and what the champion gate compared.
 - **Tickets**: categorical fields are *chosen* by the adapter among the training labels (a distribution per field),
   fused per field with TF-IDF + logistic regression (refitted deterministically from the shipped ``train.jsonl``)
   using the weights chosen on validation; free-text fields are generated. Each row gets ``pred_<field>`` (six
-  fields), ``conf_<field>`` (categorical: the fused probability of the chosen label, 4 decimals; free text: the
-  probability of the generated continuation), ``valid_json`` (always true: the answer is assembled by code),
+  fields), ``conf_<field>`` (categorical: the fused probability of the chosen label; free text: the probability of
+  the generated continuation; 4 decimals), ``valid_json`` (always true: the answer is assembled by code),
   ``needs_review`` (a categorical field's fused probability is below its validation threshold for 95% precision,
   or the field has none) and ``review_fields`` (those fields, comma-separated).
 - **Changes**: ``p_low``/``p_medium``/``p_high`` from one forward pass (fp32, as in evaluation), ``adapter_score`` =
   P(high) + 0.5·P(medium), ``risk_score`` = the shipped score (the adapter score fused with logistic regression on
-  the 14 metrics), plus a generated ``justification`` and whether every claim in it is true of the change
-  (``justification_faithful``).
+  the 14 metrics), ``risk_percentile`` (riskier than this percent of the validation period's changes) and
+  ``risk_zone`` (``top5`` / ``top10`` / ``top20`` / ``rest``: the riskiest 5/10/20% by the validation period's
+  cut points, :mod:`~riskft_pipeline.core.risk.zones`), and a ``justification`` written for the row's tier:
+  the model's own when every claim in it is true of the change, else the rule-based one for the same tier
+  (``justification_source`` says which; ``justification_faithful`` is the checker's verdict on what is shipped).
 
   **The tier** (``risk_tier``) is the band of ``risk_score`` under the model's cut points: low below
   ``low_below``, high from ``high_from``, medium between, where the cuts are the score quantiles fitted on the
@@ -25,13 +28,16 @@ evaluation measured and what the champion gate compared.
 
 A **bare adapter folder** (``--model path/to/adapter``) with no ``../predictor/predictor.json`` beside it keeps the
 adapter-only path: tickets are answered by free generation, ``conf_<field>`` is the product of the value's token
-probabilities, there is no ``needs_review``; changes are scored by the adapter alone as above. A folder laid out like
-a downloaded registered model (``adapter/``, ``predictor/``, ``risk_context/`` side by side) is the shipped predictor.
+probabilities, there is no ``needs_review``; changes are scored by the adapter alone as above (no zones). A folder
+laid out like a downloaded registered model (``adapter/``, ``predictor/``, ``risk_context/`` side by side) is the
+shipped predictor.
 
-Every output row records the model that produced it (``model_name``, ``model_version``, ``model_uri``: an alias is
-resolved once, before the first row). Rows that cannot be enriched are written with their reason to
-``<out>.quarantine.csv`` beside the output: ``rows_in == rows_enriched + rows_quarantined``. Spreadsheet formula
-cells are escaped in both files. Heavy imports (torch, the tracking package) happen inside the functions.
+The output keeps the input file's own columns (none added, none dropped) followed by the prediction columns and the
+model that produced them (``model_name``, ``model_version``, ``model_uri``: an alias is resolved once, before the
+first row). Rows that cannot be enriched are written with their reason to ``<out>.quarantine.csv`` beside the
+output, only when there are any: ``rows_in == rows_enriched + rows_quarantined``. Spreadsheet formula cells are
+escaped in both files; a cell is quoted only when it holds a comma, quote or line break. Heavy imports (torch, the
+tracking package) happen inside the functions.
 """
 
 from __future__ import annotations
@@ -145,6 +151,23 @@ def _local_risk_context(adapter: Path) -> Path | None:
         if (data_dir / "history_stats.json").is_file():
             return data_dir
     return None
+
+
+# --- what goes in -------------------------------------------------------------------------------------------------
+
+
+def ticket_input_columns() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, used when present) columns of a ticket file to enrich; any other column is kept as it is."""
+    from riskft_pipeline.core.tickets.io import ID_COLUMN, TEXT_COLUMNS
+
+    return (ID_COLUMN, *TEXT_COLUMNS), ()
+
+
+def change_input_columns() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, used when present) columns of a changes file to enrich; any other column is kept as it is."""
+    from riskft_pipeline.core.risk.features import DATE, FEATURES, ID, TEXT_COLUMNS
+
+    return (ID, *FEATURES), (DATE, *TEXT_COLUMNS)
 
 
 # --- confidence from token probabilities ---------------------------------------------------------------------------
@@ -262,7 +285,7 @@ def _adapter_tickets(loaded: LoadedModel, texts: Sequence[str], batch_size: int 
         conf = field_confidences(g.text, token_ends(loaded.tokenizer, g.token_ids), g.token_probs, FIELDS) \
             if parsed else dict.fromkeys(FIELDS)
         rows.append({**{f"pred_{f}": (parsed or {}).get(f) for f in FIELDS},
-                     **{f"conf_{f}": conf[f] for f in FIELDS}, "valid_json": parsed is not None})
+                     **{f"conf_{f}": _round(conf[f]) for f in FIELDS}, "valid_json": parsed is not None})
     return _frame(rows, ticket_columns(loaded))
 
 
@@ -304,7 +327,7 @@ def _shipped_tickets(loaded: LoadedModel, texts: Sequence[str], batch_size: int 
                   if spec["review"]["threshold"] is None or conf[f] < spec["review"]["threshold"]]
         rows.append({**{f"pred_{f}": answer.get(f) for f in FIELDS},
                      **{f"conf_{f}": round(conf[f], 4) for f in CATEGORICAL_FIELDS},
-                     **{f"conf_{f}": c.free_text_conf for f in FREE_TEXT_FIELDS},
+                     **{f"conf_{f}": _round(c.free_text_conf) for f in FREE_TEXT_FIELDS},
                      "valid_json": True, "needs_review": bool(review), "review_fields": ",".join(review)})
     return _frame(rows, ticket_columns(loaded))
 
@@ -327,7 +350,9 @@ def enrich_tickets_file(input_csv: str | Path, out_csv: str | Path, *, model: st
     good, quarantine = split_tickets(read)
     loaded = loaded or load_model(model, tracking_uri=tracking_uri)
     preds = predict_tickets(loaded, good, batch_size=batch_size, progress=progress)
-    out = pd.concat([good, preds], axis=1).assign(**loaded.provenance())
+    kept = [c for c in read.source_columns if c not in preds.columns]  # the file's columns, none added
+    out = pd.concat([good[kept], preds], axis=1).assign(**loaded.provenance())
+    quarantine = quarantine[[c for c in quarantine.columns if c in read.source_columns or c == "reason"]]
     summary = _write_outputs(out, quarantine, Path(input_csv), Path(out_csv), read.raw_rows, loaded, t0)
     summary["predictor"] = "shipped" if loaded.predictor() is not None else "adapter"
     summary["valid_json_rate"] = float(preds["valid_json"].mean()) if len(preds) else None
@@ -372,10 +397,16 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
     justification, for each change of ``typed`` (the 14 metrics as numbers; see the module docstring)."""
     from riskft_pipeline.core.risk.examples import load_context
     from riskft_pipeline.core.risk.faithful import check_faithful
-    from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, build_messages, parse_answer
+    from riskft_pipeline.core.risk.justify import (
+        justification_start,
+        read_justification,
+        shipped_justification,
+    )
+    from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, build_messages
     from riskft_pipeline.core.risk.tiers import tiers_from_scores
+    from riskft_pipeline.core.risk.zones import percentiles, zone_of
     from riskft_pipeline.training.evaluate_risk import shipped_scores, tier_scores
-    from riskft_pipeline.training.infer import choice_probabilities, generate
+    from riskft_pipeline.training.infer import choice_probabilities, generate_after
 
     if loaded.context_dir is None:
         raise InputError(f"{loaded.uri} carries no risk context (history_stats.json): is it a change-risk model?")
@@ -400,12 +431,19 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
         scores, tiers = adapter, [TIERS[i] for i in probs.argmax(axis=1)]
     out = pd.DataFrame({"risk_tier": list(tiers), "risk_score": scores,
                         **{f"p_{t}": probs[:, k] for k, t in enumerate(TIERS)}, "adapter_score": adapter})
+    zones = (predictor or {}).get("zones")
+    if zones:  # where the change falls among the validation period's scores (core.risk.zones)
+        out["risk_percentile"] = np.round(percentiles(scores, zones), 1)
+        out["risk_zone"] = zone_of(scores, zones)
     if justify:
-        texts = generate(loaded.model, loaded.tokenizer, messages, batch_size=bs,
-                         max_new_tokens=loaded.eval_setting("max_new_tokens", 96), progress=progress)
-        just = [(parse_answer(t) or {}).get("justification") for t in texts]
-        out["justification"] = just
-        out["justification_faithful"] = [check_faithful(j, r, stats).ok for j, r in zip(just, rows)]
+        starts = [justification_start(t) for t in tiers]
+        gens = generate_after(loaded.model, loaded.tokenizer, messages, starts, batch_size=bs,
+                              max_new_tokens=loaded.eval_setting("max_new_tokens", 96), progress=progress)
+        shipped = [shipped_justification(read_justification(kept, text), r, stats, t)
+                   for (kept, text), r, t in zip(gens, rows, tiers)]
+        out["justification"] = [text for text, _, _ in shipped]
+        out["justification_source"] = [source for _, source, _ in shipped]
+        out["justification_faithful"] = [check_faithful(text, r, stats).ok for (text, _, _), r in zip(shipped, rows)]
     return out
 
 
@@ -418,13 +456,17 @@ def enrich_changes_file(input_csv: str | Path, out_csv: str | Path, *, model: st
     loaded = loaded or load_model(model, tracking_uri=tracking_uri)
     preds = predict_changes(loaded, typed, batch_size=batch_size, justify=justify, progress=progress) \
         if len(good) else pd.DataFrame()
-    out = pd.concat([good, preds], axis=1).assign(**loaded.provenance())
+    shown = preds.round({c: 4 for c in ("risk_score", "p_low", "p_medium", "p_high", "adapter_score")})
+    out = pd.concat([good, shown], axis=1).assign(**loaded.provenance())
     summary = _write_outputs(out, quarantine, Path(input_csv), Path(out_csv), len(good) + len(quarantine),
                              loaded, t0)
     summary["tiers"] = {str(k): int(v) for k, v in preds.get("risk_tier", pd.Series(dtype=str)).value_counts()
                         .items()}
     if "justification_faithful" in preds:
         summary["faithful_rate"] = _mean(preds["justification_faithful"].astype(float))
+        summary["model_justified_rate"] = _mean((preds["justification_source"] == "model").astype(float))
+    if "risk_zone" in preds:
+        summary["zones"] = {str(k): int(v) for k, v in preds["risk_zone"].value_counts().items()}
     return summary
 
 
@@ -438,20 +480,33 @@ def quarantine_path(out_csv: Path) -> Path:
 def _write_outputs(out: pd.DataFrame, quarantine: pd.DataFrame, input_csv: Path, out_csv: Path, rows_in: int,
                    loaded: LoadedModel, t0: float) -> dict:
     """Both files atomically, formula cells escaped; the row accounting is checked, not assumed."""
-    from riskft_pipeline.core.csvio import escape_formulas
-
     if rows_in != len(out) + len(quarantine):
         raise AssertionError(f"row accounting broken: {rows_in} in != {len(out)} enriched + {len(quarantine)} "
                              "quarantined")
-    for frame, path in ((out, out_csv), (quarantine, quarantine_path(out_csv))):
-        with atomic_write(path) as f:
-            # every cell quoted: a bare CR inside a text cell must not split its row when read back
-            escape_formulas(frame).to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    _write_csv(out, out_csv)
+    q_path = quarantine_path(out_csv)
+    if len(quarantine):
+        _write_csv(quarantine, q_path)
+    else:
+        q_path.unlink(missing_ok=True)  # nothing quarantined: no file (and none left over from an earlier run)
     reasons = quarantine["reason"].value_counts() if len(quarantine) else pd.Series(dtype=int)
     return {"input": str(input_csv), "input_sha256": sha256_file(input_csv), "output": str(out_csv),
-            "quarantine": str(quarantine_path(out_csv)), "rows_in": rows_in, "rows_enriched": len(out),
+            "quarantine": str(q_path) if len(quarantine) else None, "rows_in": rows_in, "rows_enriched": len(out),
             "rows_quarantined": len(quarantine), "quarantine_reasons": {str(k): int(v) for k, v in reasons.items()},
             **loaded.provenance(), "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Atomically, formula cells escaped, a cell quoted only when it must be: CRLF line ends make the writer quote
+    any cell holding a bare CR or LF as well as commas and quotes, so no text cell splits its row when read back."""
+    from riskft_pipeline.core.csvio import escape_formulas
+
+    with atomic_write(path) as f:
+        escape_formulas(frame).to_csv(f, index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
 
 
 def _mean(values: pd.Series) -> float | None:

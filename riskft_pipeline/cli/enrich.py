@@ -24,7 +24,11 @@ def add_parser(sub) -> None:
     e = sub.add_parser("enrich", help="add model predictions to new tickets or changes (CSV in, CSV out)")
     esub = e.add_subparsers(dest="enrich_command", required=True)
     for spec in TASKS.values():
-        s = esub.add_parser(spec.enrich_kind, help=spec.enrich_help)
+        required, optional = spec.enrich_columns()
+        s = esub.add_parser(spec.enrich_kind, help=spec.enrich_help, description=(
+            f"{spec.enrich_help[0].upper()}{spec.enrich_help[1:]}. Input columns required: {', '.join(required)}"
+            + (f"; used when present: {', '.join(optional)}" if optional else "")
+            + ". Every input column is kept; the predictions are added after them (docs/operations.md)."))
         s.add_argument("--input", required=True, help="CSV to enrich")
         s.add_argument("--out", required=True, help="enriched CSV (bad rows go to <out>.quarantine.csv)")
         s.add_argument("--model", default=spec.champion_uri,

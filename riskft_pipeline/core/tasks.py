@@ -72,6 +72,7 @@ class TaskSpec:
     enrich_kind: str  # ``riskft enrich <kind>``, enriched_<kind>, enrich_<kind>, <kind>*.csv in incoming/enrich/
     enrich_help: str
     enrich_options: tuple[str, ...]  # extra keyword options of ``enrich`` (the asset's config, the CLI flags)
+    enrich_columns: Ref  # () -> (required columns, columns used when present) of a file to enrich
     predictor_kind: str  # ``predictor.json``'s kind for this task's shipped predictor
     context_files: tuple[str, ...]  # files of the prepared data the model needs at load time (artifact)
     predictor_ships_train_split: bool  # the shipped predictor refits its tabular half from train.jsonl
@@ -138,6 +139,7 @@ TICKETS = TaskSpec(
     recipe_assets=("ticket_adapter",), data_job="ticket_data", nightly_cron="0 2 * * *",
     incoming=(IncomingKind("tickets", "tickets*.csv", "number", Ref("riskft_pipeline.incoming", "validate_tickets")),),
     enrich_kind="tickets", enrich_help="predicted fields + per-field confidence for each ticket", enrich_options=(),
+    enrich_columns=Ref("riskft_pipeline.enrich", "ticket_input_columns"),
     predictor_kind="ticket-fusion", context_files=(), predictor_ships_train_split=True, score_in_fp32=False,
     retrieval_hints=True, needs_risk_section=False,
     prepare=Ref("riskft_pipeline.core.prepare", "prepare_tickets"),
@@ -157,7 +159,7 @@ RISK = TaskSpec(
               IncomingKind("incidents", "incidents*.csv", "number",
                            Ref("riskft_pipeline.incoming", "validate_incidents"))),
     enrich_kind="changes", enrich_help="risk tier, score and justification for each change",
-    enrich_options=("justify",),
+    enrich_options=("justify",), enrich_columns=Ref("riskft_pipeline.enrich", "change_input_columns"),
     predictor_kind="risk-fusion", context_files=("history_stats.json", "tier_definition.json"),
     predictor_ships_train_split=False, score_in_fp32=True, retrieval_hints=False,
     needs_risk_section=True,

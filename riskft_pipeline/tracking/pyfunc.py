@@ -97,7 +97,8 @@ def redacted_texts(frame: pd.DataFrame) -> list[str]:
 class ChangeRiskModel(_AdapterModel):
     """Change metrics → :func:`riskft_pipeline.enrich.predict_changes`: ``risk_tier``, ``risk_score`` (the shipped,
     fused score), ``p_low``/``p_medium``/``p_high`` and ``adapter_score``; with ``params={"justify": True}`` also a
-    generated ``justification`` and ``justification_faithful``.
+    ``justification`` (the model's when faithful, else the rule's: ``justification_source``) and
+    ``justification_faithful``; with a predictor that carries review zones, ``risk_percentile`` and ``risk_zone``.
 
     Input columns: the k change metrics (:data:`riskft_pipeline.core.risk.features.FEATURES`), optionally
     ``message`` and ``diff_summary``. The prompt compares each change with the training period, so the statistics
@@ -160,7 +161,10 @@ def risk_signature() -> ModelSignature:
     outputs = Schema([ColSpec("string", "risk_tier"), ColSpec("double", "risk_score"),
                       *(ColSpec("double", f"p_{t}") for t in ("low", "medium", "high")),
                       ColSpec("double", "adapter_score"),
+                      ColSpec("double", "risk_percentile", required=False),
+                      ColSpec("string", "risk_zone", required=False),
                       ColSpec("string", "justification", required=False),
+                      ColSpec("string", "justification_source", required=False),
                       ColSpec("boolean", "justification_faithful", required=False)])
     return ModelSignature(inputs=None, outputs=outputs, params=ParamSchema([ParamSpec("justify", "boolean", False)]))
 

@@ -172,7 +172,8 @@ def test_change_risk_round_trip_scores_with_the_training_context(store, risk_ada
     scored = model.predict(new, params={"justify": True})
     # an adapter-only report (no predictor, no tier cuts): the adapter score, the most probable tier
     assert list(scored.columns) == ["risk_tier", "risk_score", "p_low", "p_medium", "p_high", "adapter_score",
-                                    "justification", "justification_faithful"]
+                                    "justification", "justification_source", "justification_faithful"]
+    assert scored["justification_faithful"].all() and set(scored["justification_source"]) <= {"model", "rule"}
     probs = scored[["p_low", "p_medium", "p_high"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
     np.testing.assert_allclose(scored["adapter_score"], probs[:, 2] + 0.5 * probs[:, 1])

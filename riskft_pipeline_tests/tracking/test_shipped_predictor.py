@@ -120,7 +120,10 @@ def test_change_risk_pyfunc_is_the_evaluated_predictor(store, tmp_path, one_thre
 
     model = mlflow.pyfunc.load_model(f"models:/{result['model_name']}/{result['version']}")
     scored = model.predict(new)
-    assert list(scored.columns) == ["risk_tier", "risk_score", "p_low", "p_medium", "p_high", "adapter_score"]
+    assert list(scored.columns) == ["risk_tier", "risk_score", "p_low", "p_medium", "p_high", "adapter_score",
+                                    "risk_percentile", "risk_zone"]
+    assert scored["risk_zone"].tolist() == [p["zone"] for p in evaluated]
+    np.testing.assert_allclose(scored["risk_percentile"], [p["percentile"] for p in evaluated], atol=0.11)
     np.testing.assert_allclose(scored["risk_score"], [p["score"] for p in evaluated], atol=2e-6)
     np.testing.assert_allclose(scored["adapter_score"], [p["adapter_score"] for p in evaluated], atol=2e-6)
     for t in ("low", "medium", "high"):

@@ -55,6 +55,8 @@ class ReadResult:
     warnings: list[str] = field(default_factory=list)
     # Lines the CSV parser could not fit to the header (ragged rows): original columns + `reason`.
     bad_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The file's own columns (``df`` adds the absent label/optional ones, empty): what an output keeps of the input.
+    source_columns: list[str] = field(default_factory=list)
 
     @property
     def raw_rows(self) -> int:
@@ -81,6 +83,7 @@ def read_ticket_csv(path: str | Path, *, require_labels: bool = True) -> ReadRes
         raise InputError(f"{path.name}: required columns missing: {', '.join(missing)}")
     if len(df) + len(bad_rows) == 0:
         raise InputError(f"{path.name}: no data rows (header only)")
+    source_columns = list(df.columns)
     absent = [c for c in dict.fromkeys((*LABEL_COLUMNS, *OPTIONAL_COLUMNS)) if c not in df.columns]
     if absent:
         df = df.assign(**{c: "" for c in absent})
@@ -88,7 +91,7 @@ def read_ticket_csv(path: str | Path, *, require_labels: bool = True) -> ReadRes
     if len(bad_rows):
         bad_rows = bad_rows.reindex(columns=[*df.columns, "reason"], fill_value="")
         warnings.append(f"{len(bad_rows)} malformed row(s) do not match the header: quarantined")
-    return ReadResult(df=df, encoding=encoding, warnings=warnings, bad_rows=bad_rows)
+    return ReadResult(df=df, encoding=encoding, warnings=warnings, bad_rows=bad_rows, source_columns=source_columns)
 
 
 def _drop_index_columns(df: pd.DataFrame) -> pd.DataFrame:
