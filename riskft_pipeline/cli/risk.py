@@ -7,12 +7,19 @@ from riskft_pipeline.core.tasks import RISK
 
 
 def cmd_risk_mine(args) -> int:
-    from riskft_pipeline.core.risk.mining import mine_repository, write_changes_csv
+    from datetime import datetime
+    from pathlib import Path
 
-    df = mine_repository(args.repo, incident_id_pattern=args.incident_pattern, since=args.since,
-                         progress=not args.quiet)
-    n = write_changes_csv(df, args.out)
-    print_json({"rows": n, "out": str(args.out), **df.attrs.get("mining", {})})
+    from riskft_pipeline.core.risk.mining import mine, read_mined_csv, write_changes_csv
+    from riskft_pipeline.core.risk.tracker import read_issue_export
+
+    previous = read_mined_csv(args.out) if args.incremental and Path(args.out).is_file() else None
+    tracker = read_issue_export(args.issues) if args.issues else None
+    since = datetime.fromisoformat(args.since) if args.since else None
+    result = mine(args.repo, incident_id_pattern=args.incident_pattern, since=since, progress=not args.quiet,
+                  workers=args.workers, maturity_days=args.maturity_days, tracker=tracker, previous=previous)
+    n = write_changes_csv(result.changes, args.out)
+    print_json({"rows": n, "out": str(args.out), **result.stats.as_dict()})
     return 0
 
 
@@ -57,8 +64,16 @@ def add_parser(sub) -> None:
     s = rsub.add_parser("mine", help="mine a local git repository into the 14 change metrics + SZZ labels")
     s.add_argument("--repo", required=True, help="path to a local git repository (bare or with a work tree)")
     s.add_argument("--out", required=True, help="changes CSV to write")
-    s.add_argument("--since", help="only rows from this date (history metrics still use the whole history)")
+    s.add_argument("--since", help="only rows from this date, ISO 8601 (history metrics still use the whole history)")
     s.add_argument("--incident-pattern", help=r"regex of incident/issue ids that mark a fix, e.g. 'INC\d{7}'")
+    s.add_argument("--workers", type=int, help="threads running SZZ blames (default: the CPU count)")
+    s.add_argument("--maturity-days", type=float,
+                   help="leave changes this recent (days before the newest) unlabelled when nothing blames them yet: "
+                        "their fix may not exist yet, so they are never trained on as clean")
+    s.add_argument("--issues", help="issue-tracker export CSV (key, type, created): commits citing a bug's key are "
+                                    "the fixes SZZ blames from (inducing commits after the report are discarded)")
+    s.add_argument("--incremental", action="store_true",
+                   help="when --out exists, mine only the commits after its rows and relabel what new fixes blame")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_risk_mine)
     s = rsub.add_parser("label", help="label changes from incidents that name the change that caused them")
