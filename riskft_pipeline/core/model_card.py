@@ -16,30 +16,12 @@ from typing import Any
 
 from riskft_pipeline.core.files import atomic_write
 from riskft_pipeline.core.report_summary import baselines_beaten, method_scores
+from riskft_pipeline.core.tasks import TASKS
 
 CARD_FILE = "README.md"
 
 # base models this project knows by a Hub id (the offline default is a GGUF conversion of this checkpoint)
 HUB_IDS = {"offline:smollm2-135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct"}
-
-INTENDED_USE = {
-    "tickets": ("Fill in the structured fields of a new IT service-desk ticket (type, category, subcategory, "
-                "assignment group, software/system, issue/request) from its text, for triage. Fields below their "
-                "validated confidence threshold are marked for review (`needs_review`)."),
-    "risk": ("Rank new code changes by the risk that they induce a defect, give each a tier (low/medium/high), a "
-             "review zone (riskiest 5/10/20%) and a justification citing only facts of the change, so reviewers "
-             "know which changes need a closer look."),
-}
-LIMITATIONS = {
-    "tickets": ("Trained on one organisation's ticket history: labels it never saw cannot be predicted, and a "
-                "change in categories or teams needs retraining. Free-text fields are generated and may paraphrase. "
-                "PII is redacted before training, but do not feed it secrets."),
-    "risk": ("Labels come from heuristics (SZZ blame of bug-fixing commits, or incident links): they miss defects "
-             "never fixed and blame some innocent lines; the newest changes are under-labelled. Scores rank changes "
-             "within the history it was trained on; they are not calibrated defect probabilities for another "
-             "repository. Use it to prioritise review, never to skip it."),
-}
-
 
 def _is_path(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or "\\" in name or (":" in name and not name.startswith("offline:")) \
@@ -64,6 +46,7 @@ def render_card(meta: Mapping[str, Any], report: Mapping[str, Any] | None = None
                 model_name: str | None = None) -> str:
     """The card for an adapter's ``riskft_adapter.json`` metadata and, once evaluated, its report."""
     task = str(meta.get("task", "unknown"))
+    spec = TASKS.get(task)
     identity = (meta.get("base_model") or {}).get("identity") or {}
     recipe = meta.get("recipe") or {}
     train = meta.get("train") or {}
@@ -74,7 +57,7 @@ def render_card(meta: Mapping[str, Any], report: Mapping[str, Any] | None = None
         front.append(f"base_model: {hub_id}")
     front += ["tags:", "- lora", "- peft", "- riskft", f"- riskft-{task}", "---", ""]
     lines = [f"# {title}", "", f"LoRA adapter trained by riskft_pipeline for the `{task}` task.", ""]
-    lines += ["## Intended use", "", INTENDED_USE.get(task, "See the project README."), ""]
+    lines += ["## Intended use", "", spec.intended_use if spec else "See the project README.", ""]
     lines += _evaluation(report)
     lines += ["## Base model", "",
               f"- name: `{base_model_name(identity)}`" + (f" (Hub: `{hub_id}`)" if hub_id else ""),
@@ -94,7 +77,7 @@ def render_card(meta: Mapping[str, Any], report: Mapping[str, Any] | None = None
               f"- libraries: {_libs(train.get('library_versions'))}", ""]
     if report and report.get("data"):
         lines += ["## Data", "", *[f"- {split} split sha256: `{sha}`" for split, sha in report["data"].items()], ""]
-    lines += ["## Limitations", "", LIMITATIONS.get(task, ""), ""]
+    lines += ["## Limitations", "", spec.limitations if spec else "", ""]
     return "\n".join(front + lines)
 
 

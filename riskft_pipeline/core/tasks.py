@@ -73,6 +73,8 @@ class TaskSpec:
     enrich_help: str
     enrich_options: tuple[str, ...]  # extra keyword options of ``enrich`` (the asset's config, the CLI flags)
     enrich_columns: Ref  # () -> (required columns, columns used when present) of a file to enrich
+    intended_use: str  # the model card's "Intended use"
+    limitations: str  # the model card's "Limitations"
     predictor_kind: str  # ``predictor.json``'s kind for this task's shipped predictor
     context_files: tuple[str, ...]  # files of the prepared data the model needs at load time (artifact)
     predictor_ships_train_split: bool  # the shipped predictor refits its tabular half from train.jsonl
@@ -140,6 +142,12 @@ TICKETS = TaskSpec(
     incoming=(IncomingKind("tickets", "tickets*.csv", "number", Ref("riskft_pipeline.incoming", "validate_tickets")),),
     enrich_kind="tickets", enrich_help="predicted fields + per-field confidence for each ticket", enrich_options=(),
     enrich_columns=Ref("riskft_pipeline.enrich", "ticket_input_columns"),
+    intended_use=("Fill in the structured fields of a new IT service-desk ticket (type, category, subcategory, "
+        "assignment group, software/system, issue/request) from its text, for triage. Fields below their "
+        "validated confidence threshold are marked for review (`needs_review`)."),
+    limitations=("Trained on one organisation's ticket history: labels it never saw cannot be predicted, and a "
+        "change in categories or teams needs retraining. Free-text fields are generated and may paraphrase. "
+        "PII is redacted before training, but do not feed it secrets."),
     predictor_kind="ticket-fusion", context_files=(), predictor_ships_train_split=True, score_in_fp32=False,
     retrieval_hints=True, needs_risk_section=False,
     prepare=Ref("riskft_pipeline.core.prepare", "prepare_tickets"),
@@ -160,6 +168,13 @@ RISK = TaskSpec(
                            Ref("riskft_pipeline.incoming", "validate_incidents"))),
     enrich_kind="changes", enrich_help="risk tier, score and justification for each change",
     enrich_options=("justify",), enrich_columns=Ref("riskft_pipeline.enrich", "change_input_columns"),
+    intended_use=("Rank new code changes by the risk that they induce a defect, give each a tier (low/medium/high), a "
+        "review zone (riskiest 5/10/20%) and a justification citing only facts of the change, so reviewers "
+        "know which changes need a closer look."),
+    limitations=("Labels come from heuristics (SZZ blame of bug-fixing commits, or incident links): they miss defects "
+        "never fixed and blame some innocent lines; the newest changes are under-labelled. Scores rank changes "
+        "within the history it was trained on; they are not calibrated defect probabilities for another "
+        "repository. Use it to prioritise review, never to skip it."),
     predictor_kind="risk-fusion", context_files=("history_stats.json", "tier_definition.json"),
     predictor_ships_train_split=False, score_in_fp32=True, retrieval_hints=False,
     needs_risk_section=True,

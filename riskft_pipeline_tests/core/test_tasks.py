@@ -116,8 +116,6 @@ NOT_READ = {
     "core/tasks.py": "the registry itself",
     "core/risk": "the change-risk domain (another work stream): 'risk' there is the answer's JSON key and "
                  "'changes'/'incidents' are file kinds of the labelling, not task dispatch",
-    "core/model_card.py": "added in parallel by another work stream with its own per-task tables; to move into the "
-                          "TaskSpec (intended use, limitations) when that work lands",
 }
 
 
