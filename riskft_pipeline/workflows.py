@@ -56,10 +56,11 @@ def new_run_dir(task: str) -> Path:
 # --- prepare ---------------------------------------------------------------------------------------------------
 
 
-def prepare(task: str, input_path: str | Path, out_dir: str | Path, recipe: Recipe) -> dict:
+def prepare(task: str, input_path: str | Path, out_dir: str | Path, recipe: Recipe, **options: Any) -> dict:
     """Raw file → validated rows + quarantine → chat JSONL splits and ``summary.json`` in ``out_dir`` (the task's
-    ``prepare``; ``riskft tickets prepare`` and ``riskft risk prepare`` both come here)."""
-    return task_spec(task).prepare(Path(input_path), out_dir, recipe)
+    ``prepare``; ``riskft tickets prepare`` and ``riskft risk prepare`` both come here). ``options``: the task's own
+    split options (tickets: ``val_fraction``, ``test_fraction``, ``seed``)."""
+    return task_spec(task).prepare(Path(input_path), out_dir, recipe, **options)
 
 
 # --- train -----------------------------------------------------------------------------------------------------

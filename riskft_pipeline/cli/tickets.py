@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from riskft_pipeline.cli.common import print_json
+from riskft_pipeline.core.tasks import TICKETS
 
 
 def cmd_tickets_prepare(args) -> int:
-    from riskft_pipeline.core.tickets.prepare import prepare
+    from riskft_pipeline import workflows
+    from riskft_pipeline.core.config import load_recipe
 
-    summary = prepare(args.input, args.out, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-                      seed=args.seed)
+    recipe = load_recipe(workflows.resolve_recipe(None, TICKETS.name))  # the same path as `riskft risk prepare`
+    summary = workflows.prepare(TICKETS.name, args.input, args.out, recipe, val_fraction=args.val_fraction,
+                                test_fraction=args.test_fraction, seed=args.seed)
     print_json({k: summary[k] for k in ("raw_rows", "clean_rows", "quarantined_rows", "quarantine_reasons",
                                          "splits", "redactions", "input_sha256") if k in summary})
     return 0

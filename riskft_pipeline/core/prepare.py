@@ -9,11 +9,13 @@ from pathlib import Path
 from riskft_pipeline.core.config import Recipe
 
 
-def prepare_tickets(input_path: str | Path, out_dir: str | Path, recipe: Recipe) -> dict:
-    """Ticket export → clean rows + quarantine → grouped chat splits (the recipe does not change ticket splits)."""
+def prepare_tickets(input_path: str | Path, out_dir: str | Path, recipe: Recipe, *, val_fraction: float = 0.1,
+                    test_fraction: float = 0.1, seed: int = 13) -> dict:
+    """Ticket export → clean rows + quarantine → grouped chat splits (the recipe does not change ticket splits; the
+    split shares and seed are ``riskft tickets prepare``'s options)."""
     from riskft_pipeline.core.tickets.prepare import prepare
 
-    return prepare(input_path, out_dir)
+    return prepare(input_path, out_dir, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
 
 
 def prepare_changes(input_path: str | Path, out_dir: str | Path, recipe: Recipe) -> dict:
