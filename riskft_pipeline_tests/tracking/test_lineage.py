@@ -113,6 +113,17 @@ def _text_ready(lineage: dict) -> dict:
             **lineage}
 
 
+def test_the_lineage_command_prints_json_and_verifies(registered, capsys):
+    """`riskft lineage MODEL @alias --verify --format json` (cli/lineage.py): exit 0 while every file matches."""
+    from riskft_pipeline.cli import main
+
+    assert main(["lineage", "audited", "@champion", "--verify", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["version"] == registered["result"]["version"] and out["dagster_run_id"] == "dagster-run-42"
+    assert {v["status"] for v in out["verification"]} <= {"ok", "absent"}
+    assert main(["lineage", "audited", "@champion"]) == 0 and "dagster-run-42" in capsys.readouterr().out
+
+
 def test_verify_passes_then_names_the_changed_split(registered):
     data = registered["data"]
     lineage = get_lineage("audited", "@champion")
