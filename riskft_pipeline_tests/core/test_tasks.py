@@ -59,7 +59,11 @@ def test_every_function_reference_resolves_with_the_signature_callers_use(spec):
         assert callable(fn), ref
         return list(inspect.signature(fn).parameters)
 
-    assert params(spec.prepare) == ["input_path", "out_dir", "recipe"]
+    assert params(spec.prepare)[:3] == ["input_path", "out_dir", "recipe"]
+    # anything after the three is a task's own option (ticket split fractions, seed): it must have a default,
+    # since workflows.prepare passes only the options a caller names
+    extra = list(inspect.signature(spec.prepare.load()).parameters.values())[3:]
+    assert all(p.default is not inspect.Parameter.empty for p in extra), extra
     assert params(spec.evaluate)[:3] == ["adapter_dir", "data_dir", "out_dir"]
     assert {"recipe", "progress"} <= set(params(spec.evaluate))
     enrich = params(spec.enrich)
