@@ -36,8 +36,10 @@ The output keeps the input file's own columns (none added, none dropped) followe
 model that produced them (``model_name``, ``model_version``, ``model_uri``: an alias is resolved once, before the
 first row). Rows that cannot be enriched are written with their reason to ``<out>.quarantine.csv`` beside the
 output, only when there are any: ``rows_in == rows_enriched + rows_quarantined``. Spreadsheet formula cells are
-escaped in both files; a cell is quoted only when it holds a comma, quote or line break. Heavy imports (torch, the
-tracking package) happen inside the functions.
+escaped in both files; a cell is quoted only when it holds a comma, quote or line break. Changes also get
+``<out>.summary.md`` beside the output, a compact markdown page for the batch (counts per zone and tier, the riskiest
+changes with percentile, zone and justification, the quarantine: :mod:`riskft_pipeline.core.risk.summary`). Heavy
+imports (torch, the tracking package) happen inside the functions.
 """
 
 from __future__ import annotations
@@ -467,7 +469,21 @@ def enrich_changes_file(input_csv: str | Path, out_csv: str | Path, *, model: st
         summary["model_justified_rate"] = _mean((preds["justification_source"] == "model").astype(float))
     if "risk_zone" in preds:
         summary["zones"] = {str(k): int(v) for k, v in preds["risk_zone"].value_counts().items()}
+    summary["summary_md"] = str(write_change_summary(out, summary, Path(out_csv)))
     return summary
+
+
+def write_change_summary(out: pd.DataFrame, summary: dict, out_csv: Path) -> Path:
+    """The batch's markdown summary (:mod:`riskft_pipeline.core.risk.summary`) beside the enriched CSV, atomically:
+    ``<stem>.summary.md``. ``out`` is the enriched frame as written, ``summary`` the write's row accounting."""
+    from riskft_pipeline.core.risk.summary import batch_summary_markdown, summary_path
+
+    target = summary_path(out_csv)
+    text = batch_summary_markdown(out, quarantined=summary["rows_quarantined"],
+                                  quarantine_reasons=summary["quarantine_reasons"], source=summary["input"])
+    with atomic_write(target) as f:
+        f.write(text)
+    return target
 
 
 # --- output --------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from riskft_pipeline.core.tasks import TASKS, by_enrich_kind
 
@@ -17,6 +18,8 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     summary = spec.enrich(args.input, args.out, model=args.model, batch_size=args.batch_size,
                           progress=not args.quiet, **options)
     print(json.dumps(summary, indent=2, default=str))
+    if summary.get("summary_md"):
+        print(f"[riskft] batch summary: {summary['summary_md']}", file=sys.stderr)
     return 0
 
 
@@ -30,7 +33,8 @@ def add_parser(sub) -> None:
             + (f"; used when present: {', '.join(optional)}" if optional else "")
             + ". Every input column is kept; the predictions are added after them (docs/operations.md)."))
         s.add_argument("--input", required=True, help="CSV to enrich")
-        s.add_argument("--out", required=True, help="enriched CSV (bad rows go to <out>.quarantine.csv)")
+        s.add_argument("--out", required=True, help="enriched CSV (bad rows go to <out>.quarantine.csv; for changes "
+                                                    "a markdown summary of the batch goes to <out>.summary.md)")
         s.add_argument("--model", default=spec.champion_uri,
                        help=f"models:/NAME@ALIAS, models:/NAME/VERSION or an adapter folder (default "
                             f"{spec.champion_uri})")

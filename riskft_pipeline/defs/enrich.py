@@ -93,7 +93,15 @@ def _metadata(summaries: list[dict], loaded: enrich.LoadedModel, out_dir: Path) 
         "rows_enriched": sum(s["rows_enriched"] for s in summaries),
         "rows_quarantined": sum(s["rows_quarantined"] for s in summaries),
         "folder": dg.MetadataValue.path(str(out_dir)),
+        **_batch_summaries(summaries),
     }
+
+
+def _batch_summaries(summaries: list[dict]) -> dict:
+    """Each file's markdown batch summary (changes: ``<stem>.summary.md``), shown on the asset's page."""
+    texts = [Path(s["summary_md"]).read_text(encoding="utf-8") for s in summaries
+             if s.get("summary_md") and Path(s["summary_md"]).is_file()]
+    return {"batch_summary": dg.MetadataValue.md("\n\n---\n\n".join(texts))} if texts else {}
 
 
 @functools.cache

@@ -251,6 +251,10 @@ def test_enrich_changes_with_tier_score_and_justification(mlflow_uri, tmp_path, 
                                                                             "risk_score"]]).all().all()
     assert set(df["model_uri"]) == {f"models:/change-risk/{reg['version']}"}
     assert pd.read_csv(tmp_path / "changes.enriched.quarantine.csv")["reason"].tolist() == ["negative_metric"]
+    report = Path(summary["summary_md"])
+    assert report == tmp_path / "changes.enriched.summary.md"
+    text = report.read_text(encoding="utf-8")
+    assert "**3** changes enriched, **1** quarantined (negative_metric: 1)." in text and "## The 3 riskiest" in text
 
 
 @pytest.mark.slow
