@@ -38,7 +38,7 @@ import benchlib
 from benchlib import Ratio, Timer, say
 
 NAME = "training"
-TARGET = 2.0
+TARGET = 4.0
 SETTINGS = {"smoke": (1, 2, False), "quick": (20, None, False), "full": (40, None, True)}  # steps, batch, levers
 CURVE = {"smoke": [4], "quick": [], "full": [30, 60, 120, 240]}  # training examples per point of the curve
 VAL_EXAMPLES = 64
@@ -61,12 +61,10 @@ def default_recipe(steps: int, batch_size: int | None):
 def examples(recipe, data_dir: Path) -> list[dict]:
     """The tokenised training examples exactly as ``sft.train`` builds them (same sample, same drops)."""
     from riskft_pipeline.training.base_model import load_tokenizer, resolve_base
-    from riskft_pipeline.training.sft import encode_rows, read_split, sample_rows
+    from riskft_pipeline.training.sft import encode_rows, training_rows
 
-    t = recipe.train
     tokenizer = load_tokenizer(resolve_base(recipe.base_model).path, padding_side="right")
-    rows = sample_rows(read_split(data_dir / "train.jsonl"), t.max_train_examples, t.seed)
-    return encode_rows(tokenizer, rows, t.max_length)[0]
+    return encode_rows(tokenizer, training_rows(recipe, data_dir / "train.jsonl"), recipe.train.max_length)[0]
 
 
 class FullLogits:
@@ -82,8 +80,9 @@ class FullLogits:
 
 
 def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad_to_longest: bool,
-                group: bool, head: str, threads: int) -> dict:
-    """One training run built from the project's own pieces, with the speed settings chosen explicitly."""
+                group: bool, head: str, threads: int, top_layers: int | None = None) -> dict:
+    """One training run built from the project's own pieces, with the speed settings chosen explicitly (LoRA on
+    every decoder layer unless ``top_layers`` says otherwise, whatever the recipe says)."""
     import torch
     from datasets import Dataset
     from trl import SFTTrainer
@@ -95,7 +94,7 @@ def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad
     torch.set_num_threads(threads)
     t = recipe.train.model_copy(update={"gradient_checkpointing": checkpointing, "group_by_length": group,
                                         "num_threads": None, "padding_free": False, "packing": False})
-    recipe = recipe.model_copy(update={"train": t})
+    recipe = recipe.model_copy(update={"train": t, "lora": recipe.lora.model_copy(update={"top_layers": top_layers})})
     model, tokenizer, _ = load_base(recipe.base_model, for_training=True)
     longest = max(len(e["input_ids"]) for e in data)
     collator = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id,
@@ -104,7 +103,7 @@ def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad
                    "answer": _trainer_class()}[head]
     trainer = trainer_cls(model=model, args=build_sft_config(recipe, out / "checkpoints", progress=False),
                           train_dataset=Dataset.from_list(data), processing_class=tokenizer,
-                          peft_config=_lora_config(recipe), data_collator=collator)
+                          peft_config=_lora_config(recipe, model), data_collator=collator)
     with Timer() as timer:
         trainer.train()
     tokens = trainer.state.num_input_tokens_seen
@@ -171,6 +170,8 @@ LEVERS = [  # name, the one setting changed from naive
     ("naive + no gradient checkpointing", {"checkpointing": False}),
     ("naive + pad per batch", {"pad_to_longest": False}),
     ("naive + pad per batch + length grouping", {"pad_to_longest": False, "group": True}),
+    ("naive + LoRA on the top 15 of 30 layers", {"top_layers": 15}),
+    ("naive + LoRA on the top 8 of 30 layers", {"top_layers": 8}),
 ]
 
 

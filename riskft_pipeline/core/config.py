@@ -40,6 +40,9 @@ class LoraConfigModel(_Strict):
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    top_layers: int | None = Field(
+        None, ge=1, description="LoRA on the top N decoder layers only (None = all): the frozen layers below get no "
+        "backward pass, which on a CPU is most of the step (benchmarks/RESULTS.md, training levers)")
 
 
 class TrainConfig(_Strict):

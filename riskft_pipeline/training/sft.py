@@ -59,6 +59,20 @@ def sample_rows(rows: list[dict], limit: int | None, seed: int) -> list[dict]:
     return [rows[i] for i in keep]
 
 
+def training_rows(recipe: Recipe, train_file: Path) -> list[dict]:
+    """The recipe's training examples: its seeded sample of ``train_file``, with the retrieval hints the task's
+    prompts carry (labels of the most similar other training rows) when the recipe asks for them."""
+    t = recipe.train
+    all_rows = read_split(train_file)
+    rows = sample_rows(all_rows, t.max_train_examples, t.seed)
+    if TASKS[recipe.task].retrieval_hints and t.retrieval_k:
+        from riskft_pipeline.core.tickets.retrieval import hinted_training_rows
+
+        position = {id(r): i for i, r in enumerate(all_rows)}
+        rows = hinted_training_rows(rows, all_rows, [position[id(r)] for r in rows], t.retrieval_k)
+    return rows
+
+
 def encode_rows(tokenizer, rows: Sequence[dict], max_length: int) -> tuple[list[dict], int]:
     """Tokenised examples within ``max_length`` and the number dropped for being longer (an answer is never cut)."""
     kept, ids, dropped = [], [], 0
@@ -169,12 +183,39 @@ def build_sft_config(recipe: Recipe, ckpt_dir: Path, progress: bool):
     )
 
 
-def _lora_config(recipe: Recipe):
+def _lora_config(recipe: Recipe, model):
     from peft import LoraConfig
 
     lc = recipe.lora
-    return LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=lc.target_modules,
-                      bias="none", task_type="CAUSAL_LM")
+    target, layers = lc.target_modules, None
+    if lc.top_layers:
+        blocks = decoder_layers(model)
+        if lc.top_layers > len(blocks):
+            raise InputError(f"lora.top_layers={lc.top_layers} but the base model has {len(blocks)} decoder layers")
+        layers = list(range(len(blocks) - lc.top_layers, len(blocks)))
+        if target == "all-linear":  # peft takes a layer list only with explicit module names
+            target = linear_names(blocks[0])
+    return LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=target,
+                      layers_to_transform=layers, bias="none", task_type="CAUSAL_LM")
+
+
+def decoder_layers(model):
+    """The model's stack of decoder blocks (``model.model.layers`` for Llama/Qwen/Mistral-style models)."""
+    import torch
+
+    found = [m for name, m in model.named_modules()
+             if isinstance(m, torch.nn.ModuleList) and name.split(".")[-1] in ("layers", "h", "blocks")]
+    if len(found) != 1:
+        raise InputError("lora.top_layers needs a model with one stack of decoder layers; found "
+                         f"{len(found)} candidate lists")
+    return found[0]
+
+
+def linear_names(block) -> list[str]:
+    """The names of a decoder block's linear layers (what peft's ``all-linear`` targets inside the block)."""
+    import torch
+
+    return sorted({name.split(".")[-1] for name, m in block.named_modules() if isinstance(m, torch.nn.Linear)})
 
 
 _trainer_class = answer_head_trainer  # the name benchmarks/bench_training.py imports
@@ -240,13 +281,7 @@ def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[
         torch.backends.cuda.enable_cudnn_sdp(False)
     set_seed(t.seed)
     train_file = data_dir / "train.jsonl"
-    all_rows = read_split(train_file)
-    rows = sample_rows(all_rows, t.max_train_examples, t.seed)
-    if TASKS[recipe.task].retrieval_hints and t.retrieval_k:
-        from riskft_pipeline.core.tickets.retrieval import hinted_training_rows
-
-        position = {id(r): i for i, r in enumerate(all_rows)}
-        rows = hinted_training_rows(rows, all_rows, [position[id(r)] for r in rows], t.retrieval_k)
+    rows = training_rows(recipe, train_file)
     model, tokenizer, identity = load_base(recipe.base_model, for_training=True)
     if recipe.base_model.load_in_4bit:
         from peft import prepare_model_for_kbit_training
@@ -260,7 +295,7 @@ def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[
     resume_from = _choose_checkpoint(ckpt_dir, _run_key(recipe, train_file), resume)
     clock: dict = {}
     trainer = answer_head_trainer()(model=model, args=args, train_dataset=dataset,
-                               processing_class=tokenizer, peft_config=_lora_config(recipe),
+                               processing_class=tokenizer, peft_config=_lora_config(recipe, model),
                                callbacks=[_log_callback(callbacks, clock, on_step)])
     t0 = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)

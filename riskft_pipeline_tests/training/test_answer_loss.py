@@ -24,7 +24,7 @@ def trainer_and_batch(offline_base, tiny_recipe, chat_data, tmp_path):
     trainer = answer_loss.answer_head_trainer()(
         model=model, args=sft.build_sft_config(tiny_recipe, tmp_path / "ckpt", False),
         train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
-        peft_config=sft._lora_config(tiny_recipe))
+        peft_config=sft._lora_config(tiny_recipe, model))
     return trainer, next(iter(trainer.get_train_dataloader()))
 
 

@@ -90,3 +90,48 @@ def test_training_data_without_examples_is_rejected(tmp_path, tiny_recipe):
     (tmp_path / "train.jsonl").write_text("")
     with pytest.raises(ValueError, match="no examples"):
         train(tiny_recipe, tmp_path, tmp_path / "out", progress=False)
+
+
+def test_top_layers_lora_adapts_only_the_top_and_runs_no_backward_below(offline_base, tiny_recipe, tokenizer):
+    """``lora.top_layers``: adapters only in the top N blocks (every linear layer there, as ``all-linear`` would), the
+    blocks below produce activations that need no gradient (so autograd skips them), and the top still learns."""
+    from peft import get_peft_model
+
+    from riskft_pipeline.training.base_model import load_base
+    from riskft_pipeline.training.sft import _lora_config, decoder_layers, linear_names
+
+    recipe = tiny_recipe.model_copy(update={"lora": tiny_recipe.lora.model_copy(update={"top_layers": 2})})
+    model, _, _ = load_base(recipe.base_model, for_training=True)
+    blocks = decoder_layers(model)
+    n = len(blocks)
+    wanted = {(i, name) for i in (n - 2, n - 1) for name in linear_names(blocks[0])}
+    model = get_peft_model(model, _lora_config(recipe, model))
+    adapted = {(int(k.split(".layers.")[1].split(".")[0]), k.split(".lora_A")[0].split(".")[-1])
+               for k, _ in model.named_parameters() if ".lora_A." in k}
+    assert adapted == wanted and {"q_proj", "down_proj"} <= {m for _, m in wanted}
+
+    needs_grad = {}
+
+    def note(i):
+        def hook(module, args, out):
+            needs_grad[i] = (out[0] if isinstance(out, tuple) else out).requires_grad
+        return hook
+
+    for i in (0, n - 3, n - 2):
+        decoder_layers(model)[i].register_forward_hook(note(i))
+    ids = tokenizer("a change to the login service", return_tensors="pt")["input_ids"]
+    model(input_ids=ids).logits[0, -1].logsumexp(-1).backward()
+    assert needs_grad == {0: False, n - 3: False, n - 2: True}
+    grads = [p.grad for k, p in model.named_parameters() if ".lora_B." in k]
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_top_layers_beyond_the_model_is_a_clear_error(offline_base, tiny_recipe):
+    from riskft_pipeline.core.errors import InputError
+    from riskft_pipeline.training.base_model import load_base
+    from riskft_pipeline.training.sft import _lora_config
+
+    recipe = tiny_recipe.model_copy(update={"lora": tiny_recipe.lora.model_copy(update={"top_layers": 999})})
+    model, _, _ = load_base(recipe.base_model, for_training=True)
+    with pytest.raises(InputError, match="999 but the base model has 30 decoder layers"):
+        _lora_config(recipe, model)
