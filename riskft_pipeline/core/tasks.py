@@ -87,6 +87,7 @@ class TaskSpec:
     history_input: Ref  # (history_dir) -> (file to train on | None, labelling summary)
     pyfunc_signature: Ref  # () -> mlflow ModelSignature of the registered model
     data_assets: Ref  # the Dagster data half: defs.chain.DataAssets (raw → clean → splits, their checks)
+    mined_kind: str | None = None  # the incoming kind a watched git repository is mined into (RISKFT_WATCH_REPO)
 
     # --- names derived in one place ------------------------------------------------------------------------------
 
@@ -121,6 +122,16 @@ class TaskSpec:
     @property
     def enrich_pattern(self) -> str:
         return f"{self.enrich_kind}*.csv"
+
+    @property
+    def watch_sensor(self) -> str:
+        """The sensor on ``RISKFT_WATCH_REPO`` (only for a spec with a ``mined_kind``)."""
+        return f"{self.name}_watch_repo"
+
+    @property
+    def mine_job(self) -> str:
+        """The job that mines the watched repository into the incoming folder."""
+        return f"{self.name}_mine_repo"
 
     @property
     def champion_uri(self) -> str:
@@ -184,6 +195,7 @@ RISK = TaskSpec(
     history_input=Ref("riskft_pipeline.incoming", "risk_history_input"),
     pyfunc_signature=Ref("riskft_pipeline.tracking.pyfunc", "risk_signature"),
     data_assets=Ref("riskft_pipeline.defs.risk", "data"),
+    mined_kind="changes",
 )
 
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (TICKETS, RISK)}
