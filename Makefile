@@ -62,7 +62,11 @@ ui: setup
 
 mlflow-ui: setup
 	$(BIN)/riskft init-home
-	@echo "[riskft] MLflow UI on http://127.0.0.1:$(MLFLOW_PORT)/#/experiments?workflowType=machine_learning (runs view)"
+	@echo "[riskft] MLflow UI, runs view: http://127.0.0.1:$(MLFLOW_PORT)/#/experiments?workflowType=machine_learning"
+	@echo "[riskft]   registered models:  http://127.0.0.1:$(MLFLOW_PORT)/#/models?workflowType=machine_learning"
+	@echo "[riskft]   MLflow 3 picks the view in the browser only: an experiment opened from the list shows GenAI"
+	@echo "[riskft]   traces until you flip the sidebar switch to 'Model training' once (remembered by the browser);"
+	@echo "[riskft]   the links 'make run' and the Dagster asset pages print open the runs view directly."
 	$(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
 		--backend-store-uri "sqlite:///$(RISKFT_HOME)/mlflow/mlflow.db" \
 		--default-artifact-root "$(RISKFT_HOME)/mlflow/artifacts"

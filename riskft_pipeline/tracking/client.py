@@ -35,8 +35,9 @@ ENV_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.2",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
-#: MLflow 3's experiment type: "custom_model_development" is what its UI calls machine-learning model training (the
-#: other choice, "genai_development", opens on traces)
+#: MLflow 3's experiment type: "custom_model_development" is what it calls machine-learning model training (the other
+#: choice, "genai_development", is for traces). The UI of MLflow 3.17 no longer reads the tag to pick its view (the
+#: ``workflowType`` link parameter does, see :mod:`riskft_pipeline.tracking.urls`); it stays for API clients and older UIs.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 _REMOTE_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")

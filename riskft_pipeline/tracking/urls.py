@@ -5,10 +5,16 @@ The UIs are the ones ``make mlflow-ui`` and ``make ui`` start: ``http://127.0.0.
 (``RISKFT_MLFLOW_UI_URL`` / ``RISKFT_DAGSTER_UI_URL`` override them). When the tracking URI is itself an MLflow server
 (``http(s)://``), its address is the UI's.
 
-MLflow 3's UI opens an experiment in its GenAI view (traces) unless told otherwise; it chooses by the
-``workflowType`` query parameter (remembered in the browser) and, in releases before that switch, by the
-experiment's ``mlflow.experimentKind`` tag, which :func:`riskft_pipeline.tracking.client.ensure_experiment` sets.
-Links here carry ``workflowType=machine_learning`` so they open the training runs view.
+Which view MLflow's UI opens an experiment in (classic runs or GenAI traces) is decided in the browser only. In the
+installed MLflow (3.17, ``mlflow/server/js/build/static/js/main.*.js``, module ``WorkflowTypeContext``) the view is
+the ``workflowType`` query parameter of the page when it is ``genai`` or ``machine_learning``, else the value the
+browser stored when the user last flipped the sidebar's *GenAI* / *Model training* switch (localStorage
+``mlflow.workflowType_v1``), else ``genai``. The experiment's ``mlflow.experimentKind`` tag (which
+:func:`riskft_pipeline.tracking.client.ensure_experiment` still sets) is no longer read for that: ``useExperimentKind``
+derives the kind from the view while the built-in flag ``shouldEnableWorkflowBasedNavigation`` is on, and it is
+hard-wired on. Nothing on the server chooses it: ``/ajax-api/3.0/mlflow/server-info`` carries no such setting and no
+environment variable or ``mlflow ui`` option sets one. The parameter is not kept when the experiment list links to an
+experiment. So every MLflow link here carries :data:`ML_VIEW`, and the docs say how to switch a bare UI once.
 """
 
 from __future__ import annotations
@@ -43,7 +49,17 @@ def run_url(experiment_id: str, run_id: str, tracking_uri: str | None = None) ->
 
 
 def model_version_url(model_name: str, version: str | int, tracking_uri: str | None = None) -> str:
-    return f"{mlflow_ui(tracking_uri)}/#/models/{quote(model_name, safe='')}/versions/{version}"
+    # the GenAI view hides "Model registry" from the sidebar; the page itself opens either way
+    return f"{mlflow_ui(tracking_uri)}/#/models/{quote(model_name, safe='')}/versions/{version}?{ML_VIEW}"
+
+
+def experiments_url(tracking_uri: str | None = None) -> str:
+    """The experiment list; an experiment opened from it loses the parameter (see the module docstring)."""
+    return f"{mlflow_ui(tracking_uri)}/#/experiments?{ML_VIEW}"
+
+
+def models_url(tracking_uri: str | None = None) -> str:
+    return f"{mlflow_ui(tracking_uri)}/#/models?{ML_VIEW}"
 
 
 def asset_url(asset_name: str) -> str:

@@ -70,7 +70,8 @@ def test_asset_pages_show_plots_tables_and_links(e2e_home, session_home, browser
         _show_markdown(page, "loss_curve", shots / "dagster-adapter-loss-curve.png")
 
         page.goto(f"{base}/assets/ticket_model_version")
-        version_link = page.locator(f"a[href='http://127.0.0.1:{mlflow_port}/#/models/ticket-extractor/versions/1']")
+        version_link = page.locator(f"a[href='http://127.0.0.1:{mlflow_port}/#/models/ticket-extractor/versions/1"
+                                    "?workflowType=machine_learning']")
         expect(version_link.first).to_be_visible()
         page.screenshot(path=shots / "dagster-model-version.png", full_page=True)
 
@@ -85,7 +86,7 @@ def test_asset_pages_show_plots_tables_and_links(e2e_home, session_home, browser
         expect(page.get_by_text("Model training").first).to_be_visible()  # the training view, not GenAI traces
         page.screenshot(path=shots / "mlflow-experiment-runs.png", full_page=True)
 
-        page.goto(f"http://127.0.0.1:{mlflow_port}/#/models/ticket-extractor/versions/1")
+        page.goto(f"http://127.0.0.1:{mlflow_port}/#/models/ticket-extractor/versions/1?workflowType=machine_learning")
         expect(page.get_by_text("ticket-extractor version 1: promoted to @champion.").first).to_be_visible()
         page.screenshot(path=shots / "mlflow-model-version.png", full_page=True)
         screenshots.extend(sorted(shots.glob("*.png")))

@@ -35,7 +35,7 @@ def test_registered_model_shows_its_champion_alias(e2e_home, browser, screenshot
     with running(cmd, env=env, log=log) as server:
         wait_http(f"http://127.0.0.1:{port}/health", 120, server, log)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"http://127.0.0.1:{port}/#/models/{reg['model_name']}")
+        page.goto(f"http://127.0.0.1:{port}/#/models/{reg['model_name']}?workflowType=machine_learning")
         expect(page.get_by_role("heading", name=reg["model_name"]).first).to_be_visible()
         version_row = page.get_by_role("row").filter(has_text=f"Version {reg['version']}")
         expect(version_row.get_by_text("champion").first).to_be_visible()

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from riskft_pipeline.tracking.client import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, ensure_experiment
 from riskft_pipeline.tracking.registry import description
-from riskft_pipeline.tracking.urls import asset_url, model_version_url, run_url
+from riskft_pipeline.tracking.urls import (
+    ML_VIEW,
+    asset_url,
+    experiment_url,
+    experiments_url,
+    model_version_url,
+    models_url,
+    run_url,
+)
 
 REPORT = {"primary_metric": {"name": "mean_field_accuracy", "value": 0.82}, "shipped": "fused",
           "mean_field_accuracy": {"fused": 0.82, "model": 0.79, "tfidf_lr": 0.853, "majority": 0.4}}
@@ -58,7 +66,28 @@ def test_ui_links(monkeypatch):
         "http://127.0.0.1:5000/#/experiments/4/runs/abc?workflowType=machine_learning"
     assert run_url("4", "abc", "http://mlflow.internal:8080/") == \
         "http://mlflow.internal:8080/#/experiments/4/runs/abc?workflowType=machine_learning"
-    assert model_version_url("change-risk", 2) == "http://127.0.0.1:5000/#/models/change-risk/versions/2"
+    assert model_version_url("change-risk", 2) == \
+        "http://127.0.0.1:5000/#/models/change-risk/versions/2?workflowType=machine_learning"
+    assert experiment_url("4") == "http://127.0.0.1:5000/#/experiments/4/runs?workflowType=machine_learning"
+    assert experiments_url() == "http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
+    assert models_url() == "http://127.0.0.1:5000/#/models?workflowType=machine_learning"
     assert asset_url("risk_model_version") == "http://127.0.0.1:3000/assets/risk_model_version"
     monkeypatch.setenv("RISKFT_DAGSTER_UI_URL", "http://127.0.0.1:3333/")
     assert asset_url("raw_tickets") == "http://127.0.0.1:3333/assets/raw_tickets"
+
+
+def test_the_installed_mlflow_ui_picks_its_view_from_the_link():
+    """What the links rely on, read from the installed MLflow's built UI: the view is the page's ``workflowType``
+    parameter (``genai`` / ``machine_learning``), else the browser's stored choice, else GenAI. If a release changes
+    this (a server setting, another parameter), this fails and ``tracking/urls.py`` and docs/operations.md §3 need
+    a look."""
+    from pathlib import Path
+
+    import mlflow
+
+    build = Path(mlflow.__file__).parent / "server" / "js" / "build" / "static" / "js"
+    main = next(build.glob("main.*.js")).read_text(encoding="utf-8")
+    name, value = ML_VIEW.split("=")
+    assert 'key:"mlflow.workflowType"' in main, "the stored choice"
+    assert f'.get("{name}")' in main and f'MACHINE_LEARNING="{value}"' in main, "the link parameter"
+    assert 'GENAI="genai"' in main
