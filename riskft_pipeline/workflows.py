@@ -7,13 +7,10 @@ Evaluation and registration read it, so ``riskft register --adapter OUT/adapter 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ from riskft_pipeline.core.adapter_files import RUN_INFO, read_adapter_meta, read
 from riskft_pipeline.core.config import Recipe, load_recipe, recipe_dict
 from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write, sha256_file, write_json
+from riskft_pipeline.core.progress import ProgressFn
 from riskft_pipeline.core.tasks import RISK, task_spec
 
 SPLITS = ("train", "val", "test")
@@ -116,19 +114,17 @@ def train(recipe_path: str | Path, data_dir: Path, out_dir: Path, *, track: bool
 
 
 def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: str | Path | None = None,
-             recipe: Recipe | None = None, progress: bool = True, log_to_run: bool = True,
-             progress_lines: Callable[[str], None] | None = None) -> dict:
+             recipe: Recipe | None = None, progress: bool | ProgressFn = True, log_to_run: bool = True) -> dict:
     """Evaluate on ``data_dir/test.jsonl`` with baselines in the same run; log to the adapter's MLflow run.
     The evaluation settings come from ``recipe``, else ``recipe_path``, else the adapter's own recipe.
-    ``progress_lines``: receives the evaluation's progress lines (its progress printer and bars write them to
-    stderr; they are also still written there), at most one per :data:`PROGRESS_EVERY_S`."""
+    ``progress``: ``True`` prints progress lines to stderr, ``False`` nothing, or a
+    :data:`~riskft_pipeline.core.progress.ProgressFn` receives ``(stage, done, total)`` (the Dagster asset passes
+    one that logs to the run's event log)."""
     adapter_dir, data_dir, out_dir = Path(adapter_dir), Path(data_dir), Path(out_dir)
     meta = read_adapter_meta(adapter_dir)
     if recipe is None:
         recipe = load_recipe(recipe_path) if recipe_path else Recipe.model_validate(meta["recipe"])
-    with forward_stderr_lines(progress_lines):
-        report = task_spec(recipe.task).evaluate(adapter_dir, data_dir, out_dir, recipe=recipe,
-                                                 progress=progress or progress_lines is not None)
+    report = task_spec(recipe.task).evaluate(adapter_dir, data_dir, out_dir, recipe=recipe, progress=progress)
     info = read_run_info(adapter_dir)
     if log_to_run and info.get("mlflow_run_id"):
         from riskft_pipeline.tracking.runs import log_report
@@ -143,7 +139,7 @@ def evaluate(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe_path: s
 def register(adapter_dir: Path, report: Path | dict, *, run_id: str | None = None,
              dagster_run_id: str | None = None, data_versions: dict | None = None,
              tracking_uri: str | None = None, reevaluate_champion: bool = True,
-             reevaluation_dir: str | Path | None = None, progress: bool = True) -> dict:
+             reevaluation_dir: str | Path | None = None, progress: bool | ProgressFn = True) -> dict:
     """Register the adapter as a new model version with full lineage; the champion gate decides promotion.
 
     When the current champion was evaluated on another test split (new data made new splits) and
@@ -178,7 +174,7 @@ def register(adapter_dir: Path, report: Path | dict, *, run_id: str | None = Non
     )
 
 
-def champion_evaluator(recipe: Recipe, data_dir: Path, out_root: Path, *, progress: bool = True):
+def champion_evaluator(recipe: Recipe, data_dir: Path, out_root: Path, *, progress: bool | ProgressFn = True):
     """``(champion_adapter_dir, version) -> report``: :func:`evaluate` (the eval asset's function) of another
     adapter on ``data_dir``'s test split with ``recipe``'s evaluation settings, so the sampled test rows, batch and
     generation settings are the candidate's. Extras that do not enter the primary metric are skipped: the zero-shot
@@ -280,53 +276,6 @@ def risk_study(input_path: str | Path, recipe_path: str | Path, out_dir: str | P
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-
-PROGRESS_EVERY_S = 10.0
-
-
-class _LineTee(io.TextIOBase):
-    """A text stream that writes through to ``target`` and hands complete lines (a newline or a progress bar's
-    carriage return) to ``sink``, at most one per ``every_s`` seconds (the last line of a burst wins the next slot)."""
-
-    def __init__(self, target, sink: Callable[[str], None], every_s: float = PROGRESS_EVERY_S) -> None:
-        self.target, self.sink, self.every_s = target, sink, every_s
-        self._buf, self._last = "", float("-inf")
-
-    def write(self, text: str) -> int:
-        self.target.write(text)
-        self._buf += text
-        *lines, self._buf = self._buf.replace("\r", "\n").split("\n")
-        for line in reversed(lines):  # the newest complete line is the one worth showing
-            line = line.strip()
-            if line:
-                now = time.monotonic()
-                if now - self._last >= self.every_s:
-                    self._last = now
-                    with contextlib.suppress(Exception):  # a progress display must never break the evaluation
-                        self.sink(line)
-                break
-        return len(text)
-
-    def flush(self) -> None:
-        self.target.flush()
-
-    def isatty(self) -> bool:  # progress bars then write plain updates
-        return False
-
-
-@contextlib.contextmanager
-def forward_stderr_lines(sink: Callable[[str], None] | None) -> Iterator[None]:
-    """While the block runs, lines written to ``sys.stderr`` also go to ``sink`` (nothing changes without one)."""
-    if sink is None:
-        yield
-        return
-    previous = sys.stderr
-    sys.stderr = _LineTee(previous, sink)
-    try:
-        yield
-    finally:
-        sys.stderr = previous
-
 
 
 def _require_splits(data_dir: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from riskft_pipeline import paths
+from riskft_pipeline.core.progress import ProgressLines
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,9 @@ def table(records: list[dict]) -> dg.MetadataValue:
 class StepLog:
     """Progress into the Dagster event log: ``step(done, total)`` (the trainer's ``on_step``) and ``logs(step,
     logs)`` (its log callback: remembers the latest loss) write one ``context.log.info`` line at most every
-    ``every_s`` seconds, and always the last step. Lines start with ``[progress]`` (``make run`` shows them)."""
+    ``every_s`` seconds, and always the last step; ``examples(stage, done, total)`` is the evaluation's progress
+    callback (:class:`~riskft_pipeline.core.progress.ProgressLines`: a line per 10% of a stage or per ``every_s``
+    seconds, with examples/s). Lines start with ``[progress]`` (``make run`` shows them)."""
 
     PREFIX = "[progress]"
 
@@ -183,6 +186,7 @@ class StepLog:
         self.t0 = time.monotonic()
         self._last = float("-inf")
         self.loss: float | None = None
+        self.examples = ProgressLines(self.line, every_s=every_s)
 
     def logs(self, step: int, logs: dict) -> None:
         if isinstance(logs.get("loss"), (int, float)):
@@ -199,15 +203,6 @@ class StepLog:
 
     def line(self, text: str) -> None:
         self.log(f"{self.PREFIX} {self.label}: {text}")
-
-    def progress_line(self, text: str) -> None:
-        """A line the evaluation printed as progress; model-loading bars and empty (0%) bars are left out."""
-        if not _NOISE.search(text):
-            self.line(text)
-
-
-#: progress-bar lines not worth a line in the event log: loading bars, bars that have not started
-_NOISE = re.compile(r"^(Loading|Fetching)\b|\b0%\|")
 
 
 def numeric_metadata(d: dict, prefix: str = "") -> dict[str, float]:

@@ -4,7 +4,7 @@
 What the asset pages show: the loss curve as an image, numeric metrics per method (charted across runs), the report
 with its plots inline, a sample of predictions as a table, clickable links to the MLflow run and model version, and
 in words when the shipped predictor loses to a baseline. Training and evaluation log their progress into the run's
-event log (``[progress]`` lines, which ``make run`` prints too); the training code gets plain callbacks.
+event log (``[progress]`` lines, which ``make run`` prints too) through plain callbacks the assets pass in.
 """
 
 
@@ -105,8 +105,8 @@ def model_assets(spec: TaskSpec, split_params: Callable[[Recipe], dict] | None =
         out = run_dir(context, report_name)
         progress = StepLog(context.log.info, "evaluation")
         progress.line("scoring the test split with the adapter and the baselines")
-        report = workflows.evaluate(Path(adapter.adapter_dir), Path(adapter.data_dir), out, progress=False,
-                                    progress_lines=progress.progress_line)
+        report = workflows.evaluate(Path(adapter.adapter_dir), Path(adapter.data_dir), out,
+                                    progress=progress.examples)
         primary = report["primary_metric"]
         value = EvalReport(report_path=str(out / "report.json"), out_dir=str(out), primary_metric=primary,
                            valid_json_rate=report.get("valid_json_rate"))
@@ -124,12 +124,14 @@ def model_assets(spec: TaskSpec, split_params: Callable[[Recipe], dict] | None =
     def model_version(context: dg.AssetExecutionContext, mlflow: MLflowTracking, adapter: Adapter,
                       report: EvalReport) -> dg.Output[dict]:
         uri = mlflow.resolved_uri()
-        context.log.info(f"{StepLog.PREFIX} registration: registering the adapter, then the champion gate")
+        progress = StepLog(context.log.info, "registration")
+        progress.line("registering the adapter, then the champion gate")
         registration = workflows.register(
             Path(adapter.adapter_dir), Path(report.report_path), run_id=adapter.mlflow_run_id,
             dagster_run_id=context.run.run_id, tracking_uri=uri,
             data_versions={splits_asset: adapter.splits_data_version},
-            reevaluation_dir=run_dir(context, version_name) / "champion_reevaluation", progress=False,
+            reevaluation_dir=run_dir(context, version_name) / "champion_reevaluation",
+            progress=progress.examples,  # when the champion is re-evaluated on this test split
         )
         full_report = json.loads(Path(report.report_path).read_text(encoding="utf-8"))
         return dg.Output(registration, metadata={

@@ -145,13 +145,16 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
     """Choose the categorical fields (``labels``: the candidates per field, from training) and generate the free-text
     ones for every conversation; returns the answers in input order and timings. Each field is chosen (and later
     fields conditioned) by plain sequence probability; the raw log-probabilities and token counts are kept, so a
-    length-normalised distribution can be read per field (:meth:`ChosenAnswer.distribution`)."""
+    length-normalised distribution can be read per field (:meth:`ChosenAnswer.distribution`). ``progress(done,
+    total)``: conversations chosen so far, 0 first."""
     import torch
 
     from riskft_pipeline.training.infer import generate_from_ids
 
     t0 = time.perf_counter()
     chosen_all, dists_all, prefixes = [], [], []
+    if progress is not None:
+        progress(0, len(messages_list))  # the start, so a receiver can tell the rate
     with torch.inference_mode():
         for k, messages in enumerate(messages_list):
             prompt = prompt_text(tokenizer, messages)

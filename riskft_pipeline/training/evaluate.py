@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.metrics import confusion, field_scores
 from riskft_pipeline.core.model_card import write_card
+from riskft_pipeline.core.progress import ProgressFn, as_progress, stage
 from riskft_pipeline.core.tickets.prompts import (
     CATEGORICAL_FIELDS,
     FIELDS,
@@ -54,13 +55,14 @@ def _expected(row: dict) -> dict:
 
 
 def run_generation(adapter_dir: Path | None, base_cfg: BaseModelConfig | None, prompts: list, ev: EvalConfig,
-                   progress: bool) -> tuple[list[str], dict]:
-    """Load (adapter or bare base), generate for every prompt, free the model; returns texts and timings."""
+                   progress: Callable[[int, int], None] | None) -> tuple[list[str], dict]:
+    """Load (adapter or bare base), generate for every prompt, free the model; returns texts and timings.
+    ``progress(done, total)``: prompts answered so far."""
     t0 = time.perf_counter()
     model, tokenizer = load_for_inference(adapter_dir, base_cfg, merge=ev.merge_adapter)
     t1 = time.perf_counter()
     texts = generate(model, tokenizer, prompts, batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
-                     progress=progress)
+                     progress=False, on_progress=progress)
     t2 = time.perf_counter()
     del model
     gc.collect()
@@ -126,13 +128,17 @@ def build_report(expected: list[dict], predictions: dict[str, dict[str, list] | 
 
 
 def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe: Recipe | None = None,
-                     progress: bool = True) -> dict:
+                     progress: bool | ProgressFn = True) -> dict:
     """Score ``data_dir``'s validation and test tickets with the adapter (categorical fields chosen among the
     training labels, free text generated), fit TF-IDF + LR on ``train.jsonl``, choose each field's fusion weight and
     review threshold on validation, score everything (adapter alone, fused, baselines, zero-shot base) on test,
     write the outputs (``predictor.json``: what the shipped predictor needs besides the adapter and the training
-    split); returns the report dict."""
+    split); returns the report dict.
+
+    ``progress``: ``progress(stage, done, total)`` after each batch of the model's stages (``score test``, ``score
+    val``, ``zero-shot test``), 0 first; ``True``: throttled lines on stderr; ``False``: nothing."""
     adapter_dir, data_dir, out_dir = Path(adapter_dir), Path(data_dir), Path(out_dir)
+    report_progress = as_progress(progress)
     t_start = time.perf_counter()
     meta = read_adapter_meta(adapter_dir)
     recipe = recipe or Recipe.model_validate(meta["recipe"])
@@ -151,14 +157,15 @@ def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe
     retrieval_k = Recipe.model_validate(meta["recipe"]).train.retrieval_k
     hinted = hinted_prompts(train, {"test": prompts, "val": prompts_val}, retrieval_k)
     timing_tab = round(time.perf_counter() - t0, 2)
-    chosen, chosen_val, timing_model = run_choice(adapter_dir, hinted, space, ev, progress)
+    chosen, chosen_val, timing_model = run_choice(adapter_dir, hinted, space, ev, report_progress)
     predictor = fit_predictor(space, tabular, chosen_val, expected_val)
     predictor.update({"retrieval_k": retrieval_k, "seed": seed})
     fused = fused_answers(predictor, chosen, {f: tabular[f][1]["test"] for f in CATEGORICAL_FIELDS})
 
     zs_raw, zs_parsed, timing_zs = None, None, None
     if ev.zero_shot_baseline:
-        zs_raw, timing_zs = run_generation(None, recipe.base_model, prompts, ev, progress)
+        zs_raw, timing_zs = run_generation(None, recipe.base_model, prompts, ev,
+                                           stage(report_progress, "zero-shot test"))
         zs_parsed = [parse_answer(t) for t in zs_raw]
     t0 = time.perf_counter()
     model_answers = adapter_answers(predictor, chosen)
@@ -207,9 +214,10 @@ def hinted_prompts(train: list[dict], prompts: dict[str, list], k: int) -> dict[
     return {name: add_hints(ps, index, k) for name, ps in prompts.items()}
 
 
-def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: EvalConfig, progress: bool
-               ) -> tuple[list, list, dict]:
-    """Load the adapter, choose/generate answers for the test and validation prompts, free the model."""
+def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: EvalConfig,
+               progress: ProgressFn | None) -> tuple[list, list, dict]:
+    """Load the adapter, choose/generate answers for the test and validation prompts (stages ``score test``,
+    ``score val`` of ``progress``), free the model."""
     from riskft_pipeline.training.choose import choose_answers
 
     t0 = time.perf_counter()
@@ -217,10 +225,9 @@ def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: Eva
     t1 = time.perf_counter()
     out, timings = {}, {"load_s": round(t1 - t0, 2)}
     for name in ("test", "val"):
-        report_progress = progress_printer(f"score {name}", "tickets") if progress else None
         out[name], timings[name] = choose_answers(model, tokenizer, prompts[name], space,
                                                   batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
-                                                  progress=report_progress)
+                                                  progress=stage(progress, f"score {name}"))
     del model
     gc.collect()
     t2 = time.perf_counter()
@@ -230,18 +237,9 @@ def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: Eva
     return out["test"], out["val"], timings
 
 
-def progress_printer(label: str, unit: str = ""):
-    """A ``(done, total)`` callback that prints a progress line to stderr at most every 10 s, and at the end."""
-    import sys
-
-    last = [0.0]
-
-    def show(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done == total or now - last[0] > 10:
-            last[0] = now
-            print(f"  {label}: {done}/{total}{' ' + unit if unit else ''}", file=sys.stderr, flush=True)
-    return show
+def progress_printer(label: str, unit: str = "examples") -> Callable[[int, int], None]:
+    """A ``(done, total)`` callback that prints throttled progress lines (:class:`ProgressLines`) to stderr."""
+    return stage(as_progress(True, unit), label)
 
 
 def _label_index(space: list, value) -> int:

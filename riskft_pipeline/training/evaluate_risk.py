@@ -16,7 +16,7 @@ import gc
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import atomic_write, read_jsonl, sha256_file, write_json, write_jsonl
 from riskft_pipeline.core.metrics import roc_auc
 from riskft_pipeline.core.model_card import write_card
+from riskft_pipeline.core.progress import ProgressFn, as_progress, stage
 from riskft_pipeline.core.risk.baselines import (
     BASELINES,
     fit_baselines,
@@ -114,10 +115,12 @@ def tier_bug_rates(tiers: Sequence[str], labels: Sequence[int]) -> tuple[dict, d
 
 
 def justify_sample(adapter_dir: Path, base: BaseModelConfig, rows: list[dict], tiers: Sequence[str],
-                   clean: pd.DataFrame, stats: HistoryStats, recipe: Recipe, progress: bool) -> tuple[list[dict], float]:
+                   clean: pd.DataFrame, stats: HistoryStats, recipe: Recipe,
+                   progress: Callable[[int, int], None] | None) -> tuple[list[dict], float]:
     """The model writes a justification for each sampled change's *shipped* tier; each is checked against the
     change's metrics, and an unfaithful one is replaced by the rule-based justification of the same tier (what
-    enrichment ships). Returns one record per row and the seconds it took."""
+    enrichment ships). Returns one record per row and the seconds it took. ``progress(done, total)``: rows
+    written so far."""
     from riskft_pipeline.training.infer import generate_after, load_for_inference
 
     if not rows:
@@ -126,7 +129,7 @@ def justify_sample(adapter_dir: Path, base: BaseModelConfig, rows: list[dict], t
     model, tok = load_for_inference(adapter_dir, _fp32(base), merge=recipe.eval.merge_adapter)
     starts = [justification_start(t) for t in tiers]
     gens = generate_after(model, tok, _prompts(rows), starts, batch_size=recipe.eval.batch_size,
-                          max_new_tokens=recipe.eval.max_new_tokens, progress=progress)
+                          max_new_tokens=recipe.eval.max_new_tokens, progress=False, on_progress=progress)
     del model
     gc.collect()
     by_id = clean.set_index(ID)
@@ -143,17 +146,18 @@ def justify_sample(adapter_dir: Path, base: BaseModelConfig, rows: list[dict], t
 
 
 def run_model(adapter_dir: Path, base: BaseModelConfig, val: list[dict], test: list[dict], recipe: Recipe,
-              progress: bool) -> dict:
-    """Tier probabilities for val and test (one forward pass each, fp32)."""
+              progress: ProgressFn | None) -> dict:
+    """Tier probabilities for val and test (one forward pass each, fp32; stages ``score test`` and ``score val``
+    of ``progress``)."""
     from riskft_pipeline.training.infer import choice_probabilities, load_for_inference
 
     t0 = time.perf_counter()
     model, tok = load_for_inference(adapter_dir, _fp32(base), merge=recipe.eval.merge_adapter)
     t1 = time.perf_counter()
     kw = {"choices": TIERS, "answer_prefix": ANSWER_PREFIX, "batch_size": recipe.eval.batch_size}
-    p_test = choice_probabilities(model, tok, _prompts(test), progress=progress, **kw)
+    p_test = choice_probabilities(model, tok, _prompts(test), on_progress=stage(progress, "score test"), **kw)
     t2 = time.perf_counter()
-    p_val = choice_probabilities(model, tok, _prompts(val), progress=progress, **kw)
+    p_val = choice_probabilities(model, tok, _prompts(val), on_progress=stage(progress, "score val"), **kw)
     t3 = time.perf_counter()
     del model
     gc.collect()
@@ -205,12 +209,15 @@ def build_report(methods: dict, tiers_pred: list[str], y_test: np.ndarray, justi
 
 
 def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | Path, *, recipe: Recipe | None = None,
-                  progress: bool = True) -> dict:
+                  progress: bool | ProgressFn = True) -> dict:
     """Score ``data_dir``'s test split with the adapter and the baselines; write and return the report.
 
     ``data_dir`` is the output of :func:`~riskft_pipeline.core.risk.examples.prepare_risk`. With
     ``recipe.eval.max_test_examples`` set (CPU), a seeded sample of the test and validation splits is scored and
     every baseline is scored on exactly the same test rows; ``report["full_test_set"]`` says which.
+
+    ``progress``: ``progress(stage, done, total)`` after each batch of the model's stages (``score test``, ``score
+    val``, ``justify``), 0 first; ``True``: throttled lines on stderr; ``False``: nothing.
     """
     from riskft_pipeline.training.infer import read_adapter_meta
 
@@ -227,7 +234,8 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
     sample = _cap(test, risk_cfg.max_justified_examples, seed + 1) if risk_cfg.justification else []
 
     base = BaseModelConfig(**meta["base_model"]["config"])
-    run = run_model(adapter_dir, base, val, test, recipe, progress)
+    report_progress = as_progress(progress)
+    run = run_model(adapter_dir, base, val, test, recipe, report_progress)
     y_test, y_val = _labels(test), _labels(val)
     s_val, s_test = tier_scores(run["p_val"]), tier_scores(run["p_test"])
     methods = {"model": score_method(y_val, s_val, y_test, s_test, _efforts(test))}
@@ -245,7 +253,7 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
     tier_of = dict(zip((str(r["id"]) for r in test), tiers_pred))
     justified, run["timing"]["justify_s"] = justify_sample(adapter_dir, base, sample,
                                                            [tier_of[str(r["id"])] for r in sample], clean, stats,
-                                                           recipe, progress)
+                                                           recipe, stage(report_progress, "justify"))
     margins = {
         "fused_minus_logreg": fusion.paired_bootstrap(fusion.auc_diff(y_test, fused_test, baseline_scores["logreg"]),
                                                       len(y_test), seed=seed),

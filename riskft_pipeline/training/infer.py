@@ -8,7 +8,7 @@ length (less padding), and the outputs come back in the caller's order.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +96,23 @@ def _to_accelerator(model, cfg: BaseModelConfig) -> None:
 
 # --- generation ------------------------------------------------------------------------------------------------
 
+#: ``(done, total)``: examples finished of all, called with 0 before the first batch and after each batch
+OnProgress = Callable[[int, int], None]
+
+
+class _Done:
+    """Counts finished examples for an ``on_progress`` callback (nothing without one)."""
+
+    def __init__(self, on_progress: OnProgress | None, total: int) -> None:
+        self.on_progress, self.total, self.done = on_progress, total, 0
+        if on_progress is not None:
+            on_progress(0, total)
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
+
 
 def _batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Indices grouped longest-first into batches of similar length (little padding; a memory problem shows up in
@@ -131,17 +148,19 @@ def _stop_ids(gen_config) -> set[int]:
 
 def generate_with_scores(model, tokenizer, messages_list: Sequence[Sequence[dict]], *, batch_size: int = 16,
                          max_new_tokens: int = 96, progress: bool = True,
-                         with_scores: bool = True) -> list[Generation]:
+                         with_scores: bool = True, on_progress: OnProgress | None = None) -> list[Generation]:
     """Greedy answers to each conversation (the assistant turn that follows it), in input order."""
     return generate_from_ids(model, tokenizer, [prompt_ids(tokenizer, m) for m in messages_list],
                              batch_size=batch_size, max_new_tokens=max_new_tokens, progress=progress,
-                             with_scores=with_scores)
+                             with_scores=with_scores, on_progress=on_progress)
 
 
 def generate_from_ids(model, tokenizer, prompts: Sequence[list[int]], *, batch_size: int = 16,
-                      max_new_tokens: int = 96, progress: bool = True, with_scores: bool = True) -> list[Generation]:
+                      max_new_tokens: int = 96, progress: bool = True, with_scores: bool = True,
+                      on_progress: OnProgress | None = None) -> list[Generation]:
     """Greedy continuation of each token-id prompt (already rendered: a chat prompt, possibly with the start of the
-    answer), in input order."""
+    answer), in input order. ``progress``: a progress bar; ``on_progress(done, total)``: examples finished, called
+    with 0 first and after each batch."""
     import torch
     from tqdm.auto import tqdm
 
@@ -149,6 +168,7 @@ def generate_from_ids(model, tokenizer, prompts: Sequence[list[int]], *, batch_s
     stops = _stop_ids(gen_config)
     results: list[Generation | None] = [None] * len(prompts)
     batches = _batches([len(p) for p in prompts], batch_size)
+    done = _Done(on_progress, len(prompts))
     with torch.inference_mode():
         for batch in tqdm(batches, desc="generate", unit="batch", disable=not progress):
             ids, mask = _left_pad([prompts[i] for i in batch], tokenizer.pad_token_id, model.device)
@@ -157,6 +177,7 @@ def generate_from_ids(model, tokenizer, prompts: Sequence[list[int]], *, batch_s
             probs = _chosen_probs(out.logits, out.sequences[:, ids.shape[1]:]) if with_scores else None
             for row, i in enumerate(batch):
                 results[i] = _one(tokenizer, new[row], probs[row] if probs is not None else None, stops)
+            done.add(len(batch))
     return results  # type: ignore[return-value]
 
 
@@ -179,14 +200,16 @@ def healed_prefix(tokenizer, prompt: str, answer: str) -> tuple[list[int], str]:
 
 
 def generate_after(model, tokenizer, messages_list: Sequence[Sequence[dict]], answer_starts: Sequence[str], *,
-                   batch_size: int = 16, max_new_tokens: int = 96, progress: bool = True) -> list[tuple[str, str]]:
+                   batch_size: int = 16, max_new_tokens: int = 96, progress: bool = True,
+                   on_progress: OnProgress | None = None) -> list[tuple[str, str]]:
     """Greedy continuation of each conversation's answer from a given start (e.g. the risk answer up to the
     justification, for a tier chosen elsewhere); returns ``(answer text it continues, generated text)`` per row, the
     start re-written by :func:`healed_prefix` where the cut fell inside a token."""
     prefixes = [healed_prefix(tokenizer, prompt_text(tokenizer, m), start)
                 for m, start in zip(messages_list, answer_starts)]
     gens = generate_from_ids(model, tokenizer, [ids for ids, _ in prefixes], batch_size=batch_size,
-                             max_new_tokens=max_new_tokens, progress=progress, with_scores=False)
+                             max_new_tokens=max_new_tokens, progress=progress, with_scores=False,
+                             on_progress=on_progress)
     return [(kept, g.text) for (_, kept), g in zip(prefixes, gens)]
 
 
@@ -207,10 +230,11 @@ def _one(tokenizer, new: list[int], probs: list[float] | None, stops: set[int]) 
 
 
 def generate(model, tokenizer, messages_list: Sequence[Sequence[dict]], *, batch_size: int = 16,
-             max_new_tokens: int = 96, progress: bool = True) -> list[str]:
+             max_new_tokens: int = 96, progress: bool = True, on_progress: OnProgress | None = None) -> list[str]:
     """Greedy answer texts, in input order (batched, left padded, stops at eos)."""
     gens = generate_with_scores(model, tokenizer, messages_list, batch_size=batch_size,
-                                max_new_tokens=max_new_tokens, progress=progress, with_scores=False)
+                                max_new_tokens=max_new_tokens, progress=progress, with_scores=False,
+                                on_progress=on_progress)
     return [g.text for g in gens]
 
 
@@ -234,10 +258,11 @@ def choice_first_tokens(tokenizer, context: str, choices: Sequence[str]) -> list
 
 def choice_probabilities(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                          choices: Sequence[str] = ("low", "medium", "high"), *, answer_prefix: str = '{"risk": "',
-                         batch_size: int = 32, progress: bool = False) -> np.ndarray:
+                         batch_size: int = 32, progress: bool = False,
+                         on_progress: OnProgress | None = None) -> np.ndarray:
     """``(n, len(choices))`` probabilities of each choice as the answer, from ONE forward pass per batch: the prompt
     plus ``answer_prefix``, softmax (fp32) at the last position over the first token of each choice, renormalised
-    over the choices. Rows sum to 1."""
+    over the choices. Rows sum to 1. ``on_progress(done, total)``: as in :func:`generate_from_ids`."""
     import torch
     from tqdm.auto import tqdm
 
@@ -247,6 +272,7 @@ def choice_probabilities(model, tokenizer, messages_list: Sequence[Sequence[dict
     token_ids = torch.tensor(choice_first_tokens(tokenizer, texts[0], choices))
     seqs = [encode(tokenizer, t) for t in texts]
     out = np.zeros((len(seqs), len(choices)), dtype=np.float64)
+    done = _Done(on_progress, len(seqs))
     with torch.inference_mode():
         for batch in tqdm(_batches([len(s) for s in seqs], batch_size), desc="score", disable=not progress):
             ids, mask = _left_pad([seqs[i] for i in batch], tokenizer.pad_token_id, model.device)
@@ -254,4 +280,5 @@ def choice_probabilities(model, tokenizer, messages_list: Sequence[Sequence[dict
             logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1).logits
             picked = torch.softmax(logits[:, -1, :].float(), dim=-1)[:, token_ids.to(logits.device)]
             out[batch] = (picked / picked.sum(-1, keepdim=True)).double().cpu().numpy()
+            done.add(len(batch))
     return out

@@ -21,7 +21,6 @@ from riskft_pipeline.defs.common import (
 from riskft_pipeline.defs.io_manager import RunScopedIOManager
 from riskft_pipeline.defs.training import baseline_verdict
 from riskft_pipeline.defs.values import CleanTable, RawFile, Splits
-from riskft_pipeline.workflows import forward_stderr_lines
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -99,23 +98,19 @@ def test_step_log_is_throttled_and_always_says_the_end():
         log.step(step, 10)
     assert lines == ["[progress] training: step 1/10 (10%), loss 2.500, 0 s",
                      "[progress] training: step 10/10 (100%), loss 2.500, 0 s"]
-    log.progress_line("Loading weights:   3%|▎  | 9/272")
-    log.progress_line("score:   0%|          | 0/4")
-    log.progress_line("score test: 40/120 tickets")
-    assert lines[2:] == ["[progress] training: score test: 40/120 tickets"]
 
 
-def test_evaluation_progress_lines_reach_a_callback(capsys):
-    import sys
-
-    got = []
-    with forward_stderr_lines(got.append):
-        print("  score test: 1/4 tickets", file=sys.stderr)
-        sys.stderr.write("bar 10%\rbar 50%\rbar 100%\n")  # a progress bar's updates, in one burst
-    assert got == ["score test: 1/4 tickets"], "at most one line per interval"
-    assert "bar 100%" in capsys.readouterr().err, "stderr still gets everything"
-    with forward_stderr_lines(None):
-        print("nothing forwarded", file=sys.stderr)
+def test_evaluation_progress_reaches_the_event_log_through_the_callback():
+    """What the eval asset passes as ``progress``: ``(stage, done, total)`` calls become ``[progress] evaluation:``
+    lines (with examples/s: core/test_progress.py), a line per 10% of a stage (or per ``every_s``), always the
+    end."""
+    lines = []
+    log = StepLog(lines.append, "evaluation", every_s=3600)
+    log.examples("score test", 0, 40)
+    for done in range(2, 41, 2):
+        log.examples("score test", done, 40)
+    assert len(lines) == 11 and all(line.startswith("[progress] evaluation: score test: ") for line in lines)
+    assert lines[-1].startswith("[progress] evaluation: score test: 40/40 examples (100%)")
 
 
 def test_baseline_verdict_in_words():

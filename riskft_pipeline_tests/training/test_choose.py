@@ -77,3 +77,23 @@ def test_choose_answers_assembles_valid_answers_from_training_labels(base):
             assert a.distributions[f].shape == (len(space[f]),)
             assert a.distributions[f].sum() == pytest.approx(1.0)
             assert a.answer[f] == space[f][int(a.distributions[f].argmax())]
+
+
+def test_the_inference_loops_report_progress_to_a_plain_callable(base):
+    """What evaluation's progress rests on: each loop calls ``(done, total)`` with 0 first, then as examples finish
+    (per conversation for the choice, per batch for scoring and generation), ending at the total."""
+    from riskft_pipeline.training.choose import choose_answers
+    from riskft_pipeline.training.infer import choice_probabilities, generate
+
+    model, tokenizer = base
+    msgs = [build_messages(t) for t in ("SAP rejects my login", "Zoom needs installing", "VPN drops every hour")]
+    calls: dict[str, list] = {"choose": [], "score": [], "generate": []}
+    choose_answers(model, tokenizer, msgs, {"type": ["Incident", "Request"], "category": ["ACCOUNT"],
+                                            "subcategory": ["ACCESS"], "assignment_group": [None]},
+                   max_new_tokens=4, progress=lambda *c: calls["choose"].append(c))
+    choice_probabilities(model, tokenizer, msgs, choices=("Incident", "Request"), answer_prefix='{"type":"',
+                         batch_size=2, on_progress=lambda *c: calls["score"].append(c))
+    generate(model, tokenizer, msgs, batch_size=2, max_new_tokens=2, progress=False,
+             on_progress=lambda *c: calls["generate"].append(c))
+    assert calls["choose"] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert calls["score"] == [(0, 3), (2, 3), (3, 3)] and calls["generate"] == [(0, 3), (2, 3), (3, 3)]

@@ -20,9 +20,14 @@ from riskft_pipeline.training.evaluate import (
 
 def test_evaluation_writes_all_outputs_with_the_report_shape(trained, chat_data, tiny_recipe, tmp_path):
     out = tmp_path / "eval"
-    report = evaluate_tickets(trained["out"] / "adapter", chat_data, out, progress=False)
+    calls = []  # the progress callback the Dagster asset passes: (stage, done, total)
+    report = evaluate_tickets(trained["out"] / "adapter", chat_data, out,
+                              progress=lambda *call: calls.append(call))
     n = min(4, tiny_recipe.eval.max_test_examples)
     assert report["n_test"] == n
+    for name, total in (("score test", n), ("score val", report["n_val"]), ("zero-shot test", n)):
+        done = [d for s, d, t in calls if s == name and t == total]
+        assert done[0] == 0 and done[-1] == total and done == sorted(done), (name, done)
     assert json.loads((out / "report.json").read_text()) == report
     for f in FIELDS:
         for method in ("model", "fused", *BASELINES):

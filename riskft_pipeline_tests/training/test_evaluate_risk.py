@@ -38,7 +38,12 @@ def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
     from riskft_pipeline.training.evaluate_risk import evaluate_risk
 
     out = risk_run["base"] / "eval"
-    report = evaluate_risk(risk_run["adapter"], risk_run["data"], out, recipe=risk_run["recipe"], progress=False)
+    calls = []  # the progress callback the Dagster asset passes: (stage, done, total)
+    report = evaluate_risk(risk_run["adapter"], risk_run["data"], out, recipe=risk_run["recipe"],
+                           progress=lambda *call: calls.append(call))
+    assert {(s, d, t) for s, d, t in calls if d in (0, t)} == {
+        ("score test", 0, 16), ("score test", 16, 16), ("score val", 0, 6), ("score val", 6, 6),
+        ("justify", 0, 2), ("justify", 2, 2)}
     assert json.loads((out / "report.json").read_text()) == report
     assert report["n_test"] == 16 and report["full_test_set"] is True
     assert set(report["methods"]) == set(METHODS)
