@@ -30,6 +30,15 @@ def home(tmp_path, monkeypatch, session_home) -> Path:
     return h
 
 
+@pytest.fixture
+def instance(home):
+    """A throw-away Dagster instance (sensor and job tests)."""
+    import dagster as dg
+
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory) -> Path:
     """An empty, migrated MLflow SQLite database (migrations take seconds; copying it takes none)."""

@@ -89,3 +89,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def tick(sensor, instance, cursor: str | None = None):
+    """One evaluation of ``sensor`` on ``instance`` with the given cursor (Dagster's test sensor context)."""
+    import dagster as dg
+
+    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor))

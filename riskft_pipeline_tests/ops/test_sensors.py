@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-import pytest
 
 from riskft_pipeline import incoming, paths
 from riskft_pipeline.core.files import sha256_file
@@ -16,16 +15,7 @@ from riskft_pipeline.core.tasks import TICKETS
 from riskft_pipeline.defs import automation
 from riskft_pipeline.defs import enrich as enrich_defs
 from riskft_pipeline.defs.resources import MLflowTracking
-
-
-@pytest.fixture
-def instance(home):
-    with dg.instance_for_test() as inst:
-        yield inst
-
-
-def tick(sensor, instance, cursor: str | None = None):
-    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor))
+from riskft_pipeline_tests.ops.helpers import tick
 
 
 def test_new_export_requests_the_chain_on_the_history_snapshot(home, instance, small_tickets):

@@ -16,18 +16,9 @@ from riskft_pipeline.core.tasks import RISK
 from riskft_pipeline.defs import automation
 from riskft_pipeline.defs.watch import HEAD_TAG, mine_job, watch_sensor
 from riskft_pipeline_tests.core.risk.gitrepo_factory import CALC_V8, UTIL_V6, build_sample_repo
+from riskft_pipeline_tests.ops.helpers import tick
 
 SAMPLE = ("c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8")
-
-
-@pytest.fixture
-def instance(home):
-    with dg.instance_for_test() as inst:
-        yield inst
-
-
-def tick(sensor, instance, cursor: str | None = None):
-    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=cursor))
 
 
 def run_mine(request: dg.RunRequest, instance) -> dg.ExecuteInProcessResult:
