@@ -80,9 +80,9 @@ class FullLogits:
 
 
 def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad_to_longest: bool,
-                group: bool, head: str, threads: int, top_layers: int | None = None) -> dict:
+                group: bool, head: str, threads: int, top_layers: int | None = None, bf16: bool = False) -> dict:
     """One training run built from the project's own pieces, with the speed settings chosen explicitly (LoRA on
-    every decoder layer unless ``top_layers`` says otherwise, whatever the recipe says)."""
+    every decoder layer unless ``top_layers`` says otherwise, fp32 unless ``bf16``, whatever the recipe says)."""
     import torch
     from datasets import Dataset
     from trl import SFTTrainer
@@ -92,7 +92,7 @@ def run_variant(recipe, data: list[dict], out: Path, *, checkpointing: bool, pad
     from riskft_pipeline.training.sft import _lora_config, _trainer_class, build_sft_config
 
     torch.set_num_threads(threads)
-    t = recipe.train.model_copy(update={"gradient_checkpointing": checkpointing, "group_by_length": group,
+    t = recipe.train.model_copy(update={"gradient_checkpointing": checkpointing, "group_by_length": group, "bf16": bf16,
                                         "num_threads": None, "padding_free": False, "packing": False})
     recipe = recipe.model_copy(update={"train": t, "lora": recipe.lora.model_copy(update={"top_layers": top_layers})})
     model, tokenizer, _ = load_base(recipe.base_model, for_training=True)
@@ -172,14 +172,23 @@ LEVERS = [  # name, the one setting changed from naive
     ("naive + pad per batch + length grouping", {"pad_to_longest": False, "group": True}),
     ("naive + LoRA on the top 15 of 30 layers", {"top_layers": 15}),
     ("naive + LoRA on the top 8 of 30 layers", {"top_layers": 8}),
+    ("naive + bf16 autocast (AMX on this CPU)", {"bf16": True}),
+]
+#: the default recipe with the levers that change what is learned (not only how fast), alone and combined: these
+#: become a default only where their test quality holds (docs/quality.md, RESULTS.md)
+COMBINED = [
+    ("project + bf16 autocast", {"bf16": True}),
+    ("project + LoRA on the top 15 layers", {"top_layers": 15}),
+    ("project + bf16 + top 15 layers", {"bf16": True, "top_layers": 15}),
 ]
 
 
 NAIVE = "naive (full logits, SFTConfig defaults, pad to dataset's longest)"
 
 
-def measure(recipe, recipe_name: str, threads: int, with_levers: bool) -> dict:
-    """Naive and project runs (then, in full mode, each lever and both validation losses) on the same examples."""
+def measure(recipe, recipe_name: str, threads: int, with_levers: bool, combined: bool = False) -> dict:
+    """Naive and project runs (then, in full mode, each lever and both validation losses; with ``combined``, the
+    project recipe with each of :data:`COMBINED`'s settings) on the same examples."""
     steps = recipe.train.max_steps
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp_name:
@@ -192,6 +201,12 @@ def measure(recipe, recipe_name: str, threads: int, with_levers: bool) -> dict:
         say(f"project ({recipe_name}): {steps} steps")
         project = run_project(recipe, data_dir, tmp / "project", threads)
         runs = {NAIVE: naive, f"project ({recipe_name})": project}
+        for name, settings in COMBINED if combined else []:
+            say(f"{name}: {steps} steps")
+            lora = recipe.lora.model_copy(update={"top_layers": settings.get("top_layers")})
+            variant = recipe.model_copy(update={"lora": lora, "train": recipe.train.model_copy(
+                update={"bf16": settings.get("bf16", False)})})
+            runs[name] = run_project(variant, data_dir, tmp / f"combined-{len(runs)}", threads)
         if with_levers:
             for name, settings in LEVERS:
                 say(f"lever: {name}")
@@ -303,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     benchlib.add_threads_flag(parser)
     parser.add_argument("--curve", type=int, nargs="*", help="training-example counts for the scaling curve "
                         "(default: 30 60 120 240 in full mode, none otherwise)")
+    parser.add_argument("--combined", action="store_true", help="also run the default recipe with bf16 autocast, "
+                        "LoRA on the top 15 layers, and both (always in full mode)")
     parser.add_argument("--quality", action="store_true", help="also train naive and project on the whole recipe "
                         "and score both on its test tickets (always in full mode)")
     args = parser.parse_args(argv)
@@ -314,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     t = recipe.train
     figures = {"threads": threads, "recipe": recipe_name, "steps": steps,
                "batch_size": t.per_device_batch_size * t.gradient_accumulation_steps,
-               **measure(recipe, recipe_name, threads, levers)}
+               **measure(recipe, recipe_name, threads, levers, args.combined or mode == "full")}
     if args.quality or mode == "full":
         figures["quality"] = quality(threads)
     sizes = CURVE[mode] if args.curve is None else args.curve

@@ -18,7 +18,7 @@ DATA_SCRIPTS = [("bench_prep.py", "prep", []), ("bench_orchestration.py", "orche
 MODEL_SCRIPTS = [
     ("bench_generation.py", "generation", ["--threads", "1"]),
     ("bench_risk_scoring.py", "risk_scoring", ["--threads", "1"]),
-    ("bench_training.py", "training", ["--threads", "1"]),
+    ("bench_training.py", "training", ["--threads", "1", "--combined"]),
     ("bench_gpu_training.py", "gpu_training", ["--device", "cpu", "--threads", "1"]),
     ("bench_end_to_end.py", "end_to_end", ["--threads", "1"]),
 ]
@@ -60,6 +60,8 @@ def test_model_benchmark_smoke(script, record, extra, bench_out):
     if record == "end_to_end":
         assert all(r["success"] for r in entry["figures"]["results"].values())
     if record == "training":  # the scaling curve: one point in smoke mode, trained as the pipeline trains
+        combined = [name for name in entry["figures"]["runs"] if name.startswith("project + ")]
+        assert len(combined) == 3 and all(entry["figures"]["runs"][n]["tokens"] > 0 for n in combined)
         (point,) = entry["figures"]["curve"]
         assert point["examples"] == 4 and point["steps"] >= 1 and point["tokens"] > 0
         assert (bench_out / "training_scaling.png").stat().st_size > 0
