@@ -7,11 +7,15 @@
 2. hash it (sha256): content that was ingested before is *seen*: nothing is appended and nothing is triggered;
 3. validate it with the chains' own readers and cleaners. A file unusable as a whole is *rejected*: moved to
    ``incoming/rejected/`` with ``<name>.reason.txt`` beside it. Bad rows of a usable file go, with their reason, to
-   ``history/quarantine/``; nothing is lost: ``rows_in == rows_added + rows_duplicate + rows_quarantined``;
+   ``history/quarantine/``; nothing is lost: ``rows_in == rows_added + rows_updated + rows_duplicate +
+   rows_quarantined``;
 4. append the valid rows not yet in the history (by ticket ``number``, change ``_id``, incident ``number``; the first
    arrival wins) to ``history/<kind>.csv``, rebuild the chain's input (changes labelled by every incident so far) and
    freeze it as a content-addressed snapshot ``history/snapshots/<chain>-<sha>.csv``. A run reads its snapshot, so a
-   later arrival never changes a file under a running chain;
+   later arrival never changes a file under a running chain. One exception to "first arrival wins": the batches a
+   watched repository is mined into (``changes-mined-*.csv``, :func:`replaces_rows`) *replace* the stored row of a
+   change they carry again, since the miner re-sends a change only when its label changed (a later fix blames it,
+   :mod:`riskft_pipeline.watch`): the history keeps one row per change, with its newest label;
 5. move the file to ``incoming/processed/`` and record the outcome, numbered, in ``history/ingested.json``.
 
 :func:`pending_runs` says which chains got a new snapshot after a given number: the sensor keeps that number as its
@@ -39,6 +43,7 @@ from riskft_pipeline.core.files import atomic_write, file_lock, sha256_file, wri
 from riskft_pipeline.core.tasks import incoming_kind, incoming_kinds, task_spec
 
 PROCESSED, REJECTED, ENRICH = "processed", "rejected", "enrich"
+MINED = "-mined-"  # in the names of a watched repository's batches: changes-mined-<repo>-<head>.csv
 REGISTRY = "ingested.json"
 _PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp")
 
@@ -60,6 +65,7 @@ class Outcome:
     moved_to: str = ""
     rows_in: int = 0
     rows_added: int = 0
+    rows_updated: int = 0  # rows that replaced a stored row with the same key (mined batches only)
     rows_duplicate: int = 0
     rows_quarantined: int = 0
     quarantine_file: str = ""
@@ -97,6 +103,20 @@ def kind_of(name: str) -> str | None:
     says it holds, or None."""
     lower = name.lower()
     return next((kind for kind, (_, k) in incoming_kinds().items() if fnmatch.fnmatch(lower, k.pattern)), None)
+
+
+def mined_name(pattern: str, label: str) -> str:
+    """The name of a watched repository's batch: the kind's pattern (``changes*.csv``) with ``-mined-<label>`` for
+    the star."""
+    return pattern.replace("*", MINED + label, 1)
+
+
+def replaces_rows(name: str, kind: str) -> bool:
+    """Whether the rows of the incoming file ``name`` replace the history's rows with the same key (the last arrival
+    wins): only a watched repository's batches (:func:`mined_name` of the task's ``mined_kind``). Every other file:
+    the first arrival wins."""
+    spec, k = incoming_kind(kind)
+    return spec.mined_kind == kind and fnmatch.fnmatch(name.lower(), mined_name(k.pattern, "*"))
 
 
 def find_new_files(folder: Path, *, min_age_s: float = 0.0, now: float | None = None) -> list[tuple[Path, str]]:
@@ -212,17 +232,35 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
         escape_formulas_reversibly(df).to_csv(f, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
 
 
-def append_new(history_csv: Path, rows: pd.DataFrame, key: str) -> tuple[int, int]:
-    """Append the rows whose ``key`` the history does not hold yet (first arrival wins; columns are the union).
-    Returns ``(added, duplicates)``."""
+def append_new(history_csv: Path, rows: pd.DataFrame, key: str, *, replace: bool = False) -> tuple[int, int, int]:
+    """Append the rows whose ``key`` the history does not hold yet (first arrival wins; columns are the union). With
+    ``replace``, a row whose key is stored replaces the stored cells when they differ (last arrival wins; the row
+    keeps its place). Within ``rows`` the first of a key counts. Returns ``(added, updated, duplicates)``."""
     old = read_history(history_csv)
-    known = set(old[key].map(_norm_id)) if key in old.columns else set()
+    stored = old[key].map(_norm_id) if key in old.columns else pd.Series(dtype=object)
     ids = rows[key].map(_norm_id)
-    fresh = rows[~ids.isin(known) & ~ids.duplicated()]
-    if len(fresh):
+    first, known = ~ids.duplicated(), ids.isin(set(stored))
+    fresh = rows[first & ~known]
+    updated = _replace_rows(old, stored, rows[first & known].astype(str), key) if replace else 0
+    if len(fresh) or updated:
         merged = pd.concat([old, fresh.astype(str)], ignore_index=True).fillna("")
         write_csv(merged, history_csv)
-    return len(fresh), len(rows) - len(fresh)
+    return len(fresh), updated, len(rows) - len(fresh) - updated
+
+
+def _replace_rows(old: pd.DataFrame, stored: pd.Series, rows: pd.DataFrame, key: str) -> int:
+    """Overwrite, in ``old``, the cells of the stored rows that ``rows`` carry with other values; returns how many
+    rows changed. The history's keys are unique (it is only ever appended to without duplicates)."""
+    if rows.empty:
+        return 0
+    position = pd.Series(range(len(old)), index=stored.to_numpy())
+    at = position[rows[key].map(_norm_id)].to_numpy()
+    for col in rows.columns.difference(old.columns):
+        old[col] = ""
+    cols = list(rows.columns)
+    changed = (old.loc[at, cols].fillna("").to_numpy() != rows.to_numpy()).any(axis=1)
+    old.loc[at[changed], cols] = rows[changed].to_numpy()
+    return int(changed.sum())
 
 
 def chain_input(chain: str, hist: Path) -> tuple[Path | None, dict]:
@@ -342,11 +380,13 @@ def _accept(out: Outcome, checked: Validated, hist: Path, entries: list[dict]) -
         write_quarantine_csv(checked.quarantine, target)
         out.quarantine_file = str(target)
     if len(checked.rows):
-        out.rows_added, out.rows_duplicate = append_new(hist / f"{out.kind}.csv", checked.rows,
-                                                        incoming_kind(out.kind)[1].key)
-    if out.rows_in != out.rows_added + out.rows_duplicate + out.rows_quarantined:
+        out.rows_added, out.rows_updated, out.rows_duplicate = append_new(
+            hist / f"{out.kind}.csv", checked.rows, incoming_kind(out.kind)[1].key,
+            replace=replaces_rows(out.file, out.kind))
+    if out.rows_in != out.rows_added + out.rows_updated + out.rows_duplicate + out.rows_quarantined:
         raise AssertionError(f"{out.file}: row accounting broken: {out.rows_in} in != {out.rows_added} added + "
-                             f"{out.rows_duplicate} duplicate + {out.rows_quarantined} quarantined")
+                             f"{out.rows_updated} updated + {out.rows_duplicate} duplicate + "
+                             f"{out.rows_quarantined} quarantined")
     source, out.labels = chain_input(out.chain, hist)
     if source is None:
         out.reason = "kept; nothing to train on until a changes file arrives"
@@ -395,7 +435,8 @@ def summarise(outcomes: list[Outcome]) -> str:
     lines = []
     for o in outcomes:
         if o.status == "accepted":
-            lines.append(f"{o.file}: accepted ({o.rows_added} new rows, {o.rows_duplicate} already known, "
+            updated = f"{o.rows_updated} updated, " if o.rows_updated else ""
+            lines.append(f"{o.file}: accepted ({o.rows_added} new rows, {updated}{o.rows_duplicate} already known, "
                          f"{o.rows_quarantined} quarantined){'; ' + o.reason if o.reason else ''}")
         else:
             lines.append(f"{o.file}: {o.status}: {o.reason}")

@@ -47,7 +47,7 @@ class IncomingKind:
 
     kind: str  # tickets | changes | incidents: history/<kind>.csv
     pattern: str  # file-name pattern, lower case
-    key: str  # the id column: the first arrival of an id wins
+    key: str  # the id column: the first arrival of an id wins (mined batches replace: incoming.replaces_rows)
     validate: Ref  # (path) -> incoming.Validated; raises InputError for an unusable file
 
 

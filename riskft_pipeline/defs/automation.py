@@ -104,7 +104,8 @@ def _observation(o: incoming.Outcome) -> dg.AssetObservation:
     """The outcome on the chain's root asset, so the asset's page shows every file that arrived and what became of
     it (a rejected file with its reason)."""
     metadata = {"file": o.file, "status": o.status, "sha256": o.sha256, "reason": o.reason or "none",
-                "rows_in": o.rows_in, "rows_added": o.rows_added, "rows_duplicate": o.rows_duplicate,
-                "rows_quarantined": o.rows_quarantined, "moved_to": dg.MetadataValue.path(o.moved_to or "-")}
+                "rows_in": o.rows_in, "rows_added": o.rows_added, "rows_updated": o.rows_updated,
+                "rows_duplicate": o.rows_duplicate, "rows_quarantined": o.rows_quarantined,
+                "moved_to": dg.MetadataValue.path(o.moved_to or "-")}
     return dg.AssetObservation(asset_key=task_spec(o.chain).raw_asset, metadata=metadata)
 

@@ -3,12 +3,14 @@
 the chain by :func:`riskft_pipeline.defs.chain.build_chain`. The work is :mod:`riskft_pipeline.watch` (no Dagster).
 
 - **Setting.** ``RISKFT_WATCH_REPO`` names a local repository; unset (the default) the sensor only skips, saying so.
-  ``RISKFT_WATCH_MATURITY_DAYS`` (default 30) is the maturity window (:mod:`riskft_pipeline.watch`).
+  ``RISKFT_WATCH_MATURITY_DAYS`` (default 30) is the maturity window; ``RISKFT_WATCH_ISSUES`` (unset: message
+  patterns) an issue-tracker export whose bugs' keys make the fixes (:mod:`riskft_pipeline.watch`).
 - **Sensor** (every 60 s): reads the repository's HEAD (two ``git`` calls, milliseconds); when it differs from the
-  HEAD in the cursor (or the setting names another repository), requests one ``<task>_mine_repo`` run (run key: the
-  repository and HEAD, so the same HEAD is never mined twice) and records the new HEAD in the cursor. A path that is
-  not a repository, an empty repository, a bad maturity value or any error of ``git`` becomes the tick's skip reason;
-  the tick never raises.
+  HEAD in the cursor (or the setting names another repository, or the issue export's content changed), requests one
+  ``<task>_mine_repo`` run (run key: the repository, HEAD and export hash, so the same state is never mined twice)
+  and records them in the cursor. A path that is
+  not a repository, an empty repository, a bad maturity value, a missing or malformed issue export or any error of
+  ``git`` becomes the tick's skip reason; the tick never raises.
 - **Mining in a job, not in the tick.** The first mine of a repository is a full one: ~160 commits/s with SZZ
   (``benchmarks/RESULTS.md``), so about 5 minutes for 50k commits. Later mines are incremental (rows, metrics and
   blames for the new commits only) but still replay the whole ``git log`` and read the previous rows, so their cost
@@ -17,8 +19,9 @@ the chain by :func:`riskft_pipeline.defs.chain.build_chain`. The work is :mod:`r
   deadline and holds up the other sensors meanwhile; a run has its own process, logs, ``[progress]`` lines and a
   failure page. So the tick only compares hashes (milliseconds) and the mining is always a run.
 - **Job** (``<task>_mine_repo``, one op): mines incrementally and drops the new or relabelled changes into the
-  incoming folder as a ``changes*.csv``; the ``incoming_files`` sensor takes it from there (validation, history,
-  snapshot, one ``<task>_chain`` run): there is no second retraining route. The outcome is recorded as an observation
+  incoming folder as a ``changes-mined-*.csv``; the ``incoming_files`` sensor takes it from there (validation,
+  history, where a relabelled change replaces its row, snapshot, one ``<task>_chain`` run): there is no second
+  retraining route. The outcome is recorded as an observation
   on the chain's raw asset. A mining failure fails the run with its one-line reason; the sensor's next tick names it,
   and the next commit (or a re-execution from the run page) mines again from the last state that was written.
 """
@@ -61,7 +64,7 @@ def mine_job(spec: TaskSpec) -> dg.JobDefinition:
             context.log.info(f"[progress] mining: {p.commits:,}/{p.total:,} commits, {p.commits_per_s:,.0f} "
                              f"commits/s, {p.pending_blames} fixes waiting for blame")
 
-        with user_errors():  # not a repository, no commits, a bad maturity value: one line, no stack trace
+        with user_errors():  # not a repository, no commits, a bad maturity value or issue export: one line
             outcome = watch.mine_into_incoming(repo, pattern=pattern, progress=progress)
         context.log.info(outcome.message())
         context.log_event(dg.AssetObservation(asset_key=spec.raw_asset, metadata={
@@ -70,7 +73,8 @@ def mine_job(spec: TaskSpec) -> dg.JobDefinition:
             "unlabelled": outcome.unlabelled, "sent": outcome.sent,
             "incoming_file": dg.MetadataValue.path(outcome.incoming_file or "-"),
             "state_file": dg.MetadataValue.path(outcome.state_file), "seconds": outcome.seconds,
-            "commits_per_s": outcome.commits_per_s, "fallback": outcome.fallback or "none"}))
+            "commits_per_s": outcome.commits_per_s, "fallback": outcome.fallback or "none",
+            "fixes_from": outcome.issues or "message patterns"}))
 
     @dg.job(name=spec.mine_job, tags={"riskft/trigger": "watch"},
             description=f"Mine ${watch.REPO_ENV} incrementally into the incoming folder; the incoming_files sensor "
@@ -109,8 +113,13 @@ def watch_sensor(spec: TaskSpec) -> dg.SensorDefinition:
         repo = watch.watched_repo()
         if repo is None:
             return dg.SkipReason(f"no repository watched: set {watch.REPO_ENV} to a local git repository")
+        try:  # bad settings are reported now, not as failed runs (the export is read again only when it changed)
+            watch.maturity_days()
+            issues = watch.issue_export()
+        except Exception as exc:  # noqa: BLE001 - InputError, or whatever reading the export raised
+            context.log.warning(one_line(exc))
+            return dg.SkipReason(one_line(exc))
         try:
-            watch.maturity_days()  # a bad value is reported now, not as a failed run
             head = watch.head_of(repo)
         except Exception as exc:  # noqa: BLE001 - whatever git says, the tick reports it and the daemon goes on
             context.log.warning(f"{watch.REPO_ENV}={repo}: {one_line(exc)}")
@@ -118,15 +127,16 @@ def watch_sensor(spec: TaskSpec) -> dg.SensorDefinition:
         if head is None:
             return dg.SkipReason(f"{repo} has no commits yet")
         seen = _cursor(context.cursor)
-        key = watch.repo_key(repo)
-        if seen.get("repo") == key and seen.get("head") == head:
+        key, labels = watch.repo_key(repo), issues.sha256[:16] if issues else ""
+        if seen.get("repo") == key and seen.get("head") == head and seen.get("issues", "") == labels:
             return dg.SkipReason(f"{repo}: HEAD {head[:12]} unchanged since the last tick"
                                  + _last_failure(context.instance, spec, head))
         request = dg.RunRequest(
-            job_name=spec.mine_job, run_key=f"{key}-{head}",
+            job_name=spec.mine_job, run_key=f"{key}-{head}" + (f"-{labels}" if labels else ""),
             run_config={"ops": {f"{spec.mine_job}_op": {"config": {"repo": str(repo), "head": head}}}},
             tags={"riskft/trigger": "watch", REPO_TAG: str(repo)[:200], HEAD_TAG: head},
         )
-        return dg.SensorResult(run_requests=[request], cursor=json.dumps({"repo": key, "head": head}))
+        return dg.SensorResult(run_requests=[request],
+                               cursor=json.dumps({"repo": key, "head": head, "issues": labels}))
 
     return sensor

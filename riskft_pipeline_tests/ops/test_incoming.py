@@ -241,3 +241,27 @@ def test_ragged_incident_rows_are_quarantined_not_the_whole_file(inbox):
     assert pd.read_csv(o.quarantine_file, dtype=str)["reason"].tolist() == ["malformed_row"]
     assert list(incoming.read_history(incoming.history_dir() / "incidents.csv").columns) == [
         "number", "caused_by_change"]
+
+
+def test_a_mined_batch_replaces_the_rows_it_sends_again_other_files_do_not(inbox, tmp_path):
+    """A watched repository's batch (``changes-mined-*.csv``) re-sends a change whose label changed: its row replaces
+    the stored one; an ordinary export with another label for a known change is a duplicate (first arrival wins)."""
+    df = pd.read_csv(CHANGES, dtype=str, keep_default_na=False).iloc[:5]
+    df.to_csv(inbox / "changes-mined-repo-aaaa.csv", index=False)
+    [first] = incoming.ingest_folder(inbox)
+    assert first.rows_added == 5 and first.snapshot
+    flipped = df.iloc[[1]].assign(bug=str(1 - int(df.loc[1, "bug"])))
+    flipped.to_csv(inbox / "changes_export.csv", index=False)
+    [export] = incoming.ingest_folder(inbox)
+    assert (export.rows_added, export.rows_updated, export.rows_duplicate) == (0, 0, 1) and not export.snapshot
+    assert not incoming.replaces_rows("changes_export.csv", "changes")
+
+    pd.concat([flipped, df.iloc[[2]]]).to_csv(inbox / "changes-mined-repo-bbbb.csv", index=False)
+    [mined] = incoming.ingest_folder(inbox)
+    assert (mined.rows_added, mined.rows_updated, mined.rows_duplicate) == (0, 1, 1), "an unchanged row is known"
+    assert "1 updated" in incoming.summarise([mined]) and mined.snapshot != first.snapshot
+    history = incoming.read_history(incoming.history_dir() / "changes.csv")
+    assert history["_id"].tolist() == df["_id"].tolist(), "one row per change, in place"
+    assert history["bug"].tolist() == [*df["bug"][:1], flipped["bug"].iloc[0], *df["bug"][2:]]
+    snap = incoming.read_history(Path(mined.snapshot)).set_index("_id")
+    assert snap.loc[df.loc[1, "_id"], "bug"] == flipped["bug"].iloc[0], "the retraining input has the new label"

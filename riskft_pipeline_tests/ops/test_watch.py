@@ -121,8 +121,8 @@ def test_a_failed_mine_is_a_clear_failure_and_the_next_tick_says_so(home, instan
 
 
 def test_recent_changes_wait_for_the_maturity_window(home, tmp_path, monkeypatch):
-    """Changes within the window are not sent (the history would keep them as clean); they are sent once a later
-    commit moves the window past them."""
+    """Changes within the window are not sent (they would be trained on as clean until their fix lands); they are
+    sent once a later commit moves the window past them."""
     repo = build_sample_repo(tmp_path / "repo")  # c7 on day 7, c8 on day 9
     first = watch.mine_into_incoming(repo.path, pattern="changes*.csv", maturity=3.0)
     assert (first.rows, first.unlabelled, first.sent) == (8, 2, 6)
