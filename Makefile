@@ -25,7 +25,7 @@ help:
 	@echo "make run    - run the main job (ticket + change-risk chains) on the embedded defaults"
 	@echo "make test   - run the test suite"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:$(UI_PORT)"
-	@echo "make mlflow-ui - MLflow UI on http://127.0.0.1:$(MLFLOW_PORT)"
+	@echo "make mlflow-ui - MLflow UI on http://127.0.0.1:$(MLFLOW_PORT) (opens on the runs view)"
 	@echo "make bench  - CPU benchmarks (quick mode); make bench-full for the full mode"
 
 $(BIN)/python:
@@ -62,12 +62,9 @@ ui: setup
 
 mlflow-ui: setup
 	$(BIN)/riskft init-home
-	@echo "[riskft] MLflow UI, runs view: http://127.0.0.1:$(MLFLOW_PORT)/#/experiments?workflowType=machine_learning"
-	@echo "[riskft]   registered models:  http://127.0.0.1:$(MLFLOW_PORT)/#/models?workflowType=machine_learning"
-	@echo "[riskft]   MLflow 3 picks the view in the browser only: an experiment opened from the list shows GenAI"
-	@echo "[riskft]   traces until you flip the sidebar switch to 'Model training' once (remembered by the browser);"
-	@echo "[riskft]   the links 'make run' and the Dagster asset pages print open the runs view directly."
-	$(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
+	@echo "[riskft] MLflow UI on http://127.0.0.1:$(MLFLOW_PORT) (experiments: runs, metrics, plots; models: versions, @champion)"
+	@echo "[riskft]   it opens on the runs view ('Model training'); a switch to 'GenAI' in the sidebar is kept by the browser"
+	$(BIN)/mlflow server --app-name riskft-ui --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1 \
 		--backend-store-uri "sqlite:///$(RISKFT_HOME)/mlflow/mlflow.db" \
 		--default-artifact-root "$(RISKFT_HOME)/mlflow/artifacts"
 

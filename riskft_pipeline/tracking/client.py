@@ -37,7 +37,8 @@ ENV_DEFAULTS = {
 }
 #: MLflow 3's experiment type: "custom_model_development" is what it calls machine-learning model training (the other
 #: choice, "genai_development", is for traces). The UI of MLflow 3.17 no longer reads the tag to pick its view (the
-#: ``workflowType`` link parameter does, see :mod:`riskft_pipeline.tracking.urls`); it stays for API clients and older UIs.
+#: ``workflowType`` link parameter and the browser's stored choice do, see :mod:`riskft_pipeline.tracking.urls` and
+#: :mod:`riskft_pipeline.tracking.ui_app`); it stays for API clients and older UIs.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 _REMOTE_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
@@ -174,8 +175,9 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
     default ``./mlruns`` in whatever the current directory is; a tracking server picks its own artifact root.
     Two processes creating it at once is fine: the loser reads the winner's.
 
-    The experiment is tagged as model training (:data:`EXPERIMENT_KIND`), so MLflow 3's UI shows its runs rather
-    than its GenAI traces view (an experiment made by an older release gets the tag on its next use).
+    The experiment is tagged as model training (:data:`EXPERIMENT_KIND`), which older MLflow 3 UIs read to show its
+    runs rather than its GenAI traces view (an experiment made by an older release gets the tag on its next use);
+    the 3.17 UI no longer reads it (see :data:`EXPERIMENT_KIND_TAG`).
     """
     existing = client.get_experiment_by_name(name)
     if existing is not None:

@@ -12,9 +12,11 @@ browser stored when the user last flipped the sidebar's *GenAI* / *Model trainin
 ``mlflow.workflowType_v1``), else ``genai``. The experiment's ``mlflow.experimentKind`` tag (which
 :func:`riskft_pipeline.tracking.client.ensure_experiment` still sets) is no longer read for that: ``useExperimentKind``
 derives the kind from the view while the built-in flag ``shouldEnableWorkflowBasedNavigation`` is on, and it is
-hard-wired on. Nothing on the server chooses it: ``/ajax-api/3.0/mlflow/server-info`` carries no such setting and no
-environment variable or ``mlflow ui`` option sets one. The parameter is not kept when the experiment list links to an
-experiment. So every MLflow link here carries :data:`ML_VIEW`, and the docs say how to switch a bare UI once.
+hard-wired on. No MLflow setting chooses it: ``/ajax-api/3.0/mlflow/server-info`` carries no such setting and no
+environment variable or ``mlflow server`` option sets one. So every MLflow link here carries :data:`ML_VIEW` (it works
+on any MLflow server), and the UI ``make mlflow-ui`` serves (:mod:`riskft_pipeline.tracking.ui_app`) stores the runs
+view as the browser's choice when it has none, so a bare address and an experiment opened from the list (which does
+not keep the parameter) open on runs too.
 """
 
 from __future__ import annotations

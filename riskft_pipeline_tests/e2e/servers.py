@@ -86,6 +86,14 @@ def server_env(home: Path, **extra: str) -> dict:
             "TRANSFORMERS_OFFLINE": "1", **extra}
 
 
+def mlflow_ui_cmd(port: int) -> list[str]:
+    """``mlflow server`` as ``make mlflow-ui`` starts it (the ``riskft-ui`` app, loopback, one worker) on ``port``,
+    over the store of the current ``RISKFT_HOME``."""
+    return [venv_bin("mlflow"), "server", "--app-name", "riskft-ui", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--backend-store-uri", paths.default_tracking_uri(), "--default-artifact-root",
+            paths.default_artifact_root()]
+
+
 def venv_bin(name: str) -> str:
     """The console script installed beside this interpreter (the project's virtual environment)."""
     return str(Path(sys.executable).parent / name)

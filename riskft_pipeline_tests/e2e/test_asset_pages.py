@@ -1,7 +1,8 @@
 """What `make run` leaves for a person to open: the ticket chain materialised (tiny recipe) into the instance, then
-`dagster dev` and `mlflow ui` on loopback ports. In headless Chromium the evaluation report's plots and the loss
-curve render as images on the asset pages, the predictions sample is a table, the MLflow links are there, and
-following the run link opens the run in MLflow's training-runs view (not the GenAI traces view). Screenshots kept."""
+`dagster dev` and the MLflow UI (started as `make mlflow-ui` starts it) on loopback ports. In headless Chromium the
+evaluation report's plots and the loss curve render as images on the asset pages, the predictions sample is a table,
+the MLflow links are there, and following the run link opens the run in MLflow's training-runs view (not the GenAI
+traces view). Screenshots kept."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import pytest
 
 from riskft_pipeline import paths
 from riskft_pipeline.home import init_home
-from riskft_pipeline_tests.e2e.servers import needs_chromium, running, server_env, venv_bin, wait_http
+from riskft_pipeline_tests.e2e.servers import (
+    mlflow_ui_cmd,
+    needs_chromium,
+    running,
+    server_env,
+    venv_bin,
+    wait_http,
+)
 from riskft_pipeline_tests.ops.helpers import free_port
 
 pytestmark = [needs_chromium, pytest.mark.slow]
@@ -41,12 +49,9 @@ def test_asset_pages_show_plots_tables_and_links(e2e_home, session_home, browser
 
     dagster_log, mlflow_log = tmp_path / "dagster-dev.log", tmp_path / "mlflow-ui.log"
     dagster_cmd = [venv_bin("dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(dagster_port)]
-    mlflow_cmd = [venv_bin("mlflow"), "ui", "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1",
-                  "--backend-store-uri", paths.default_tracking_uri(), "--default-artifact-root",
-                  paths.default_artifact_root()]
     with running(dagster_cmd, env=server_env(e2e_home), log=dagster_log) as dagster_server, \
-            running(mlflow_cmd, env=server_env(e2e_home, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
-                    log=mlflow_log) as mlflow_server:
+            running(mlflow_ui_cmd(mlflow_port), log=mlflow_log,
+                    env=server_env(e2e_home, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")) as mlflow_server:
         base = f"http://127.0.0.1:{dagster_port}"
         wait_http(f"{base}/server_info", 180, dagster_server, dagster_log)
         wait_http(f"http://127.0.0.1:{mlflow_port}/health", 120, mlflow_server, mlflow_log)
