@@ -20,9 +20,17 @@ The scaling curve (full mode, or ``--curve N ...`` in any mode) trains the defau
 (``sft.train``: one epoch, checkpoints as configured) on a seeded sample of N training examples for each N, and prints
 training seconds against examples, with a PNG in ``benchmarks/out/training_scaling.png``.
 
-    python benchmarks/bench_training.py            # 40 steps per run, levers, validation loss, curve 30..240
+The sequence-length curve (full mode, or ``--seq-curve L ...`` in any mode) trains the default recipe (``sft.train``,
+the mode's steps and batch size) on examples of about L tokens for each L: the benchmark's ticket examples with the
+user turn (ticket text and its retrieval hints) repeated or cut to fit, the system prompt and answer untouched so the
+loss is the task's; it prints tokens/s and seconds per step against L, with a PNG in
+``benchmarks/out/training_seq_length.png``. The shortest L is about 120 tokens: the system prompt and the longest
+answers alone take up to 118.
+
+    python benchmarks/bench_training.py            # 40 steps per run, levers, validation loss, both curves
     python benchmarks/bench_training.py --quick    # 20 steps each, naive vs project
-    python benchmarks/bench_training.py --quick --curve 30 60 120 240   # + the curve only
+    python benchmarks/bench_training.py --quick --curve 30 60 120 240   # + the examples curve only
+    python benchmarks/bench_training.py --quick --seq-curve 128 256 512 1024   # + the sequence-length curve only
     python benchmarks/bench_training.py --quick --quality   # + whole-recipe training and test accuracy of both
 """
 
@@ -41,6 +49,7 @@ NAME = "training"
 TARGET = 4.0
 SETTINGS = {"smoke": (1, 2, False), "quick": (20, None, False), "full": (40, None, True)}  # steps, batch, levers
 CURVE = {"smoke": [4], "quick": [], "full": [30, 60, 120, 240]}  # training examples per point of the curve
+SEQ_CURVE = {"smoke": [128], "quick": [], "full": [128, 256, 512, 1024]}  # tokens per example, sequence-length curve
 VAL_EXAMPLES = 64
 
 
@@ -60,11 +69,17 @@ def default_recipe(steps: int, batch_size: int | None):
 
 def examples(recipe, data_dir: Path) -> list[dict]:
     """The tokenised training examples exactly as ``sft.train`` builds them (same sample, same drops)."""
-    from riskft_pipeline.training.base_model import load_tokenizer, resolve_base
     from riskft_pipeline.training.sft import encode_rows, training_rows
 
-    tokenizer = load_tokenizer(resolve_base(recipe.base_model).path, padding_side="right")
-    return encode_rows(tokenizer, training_rows(recipe, data_dir / "train.jsonl"), recipe.train.max_length)[0]
+    return encode_rows(tokenizer_of(recipe), training_rows(recipe, data_dir / "train.jsonl"),
+                       recipe.train.max_length)[0]
+
+
+def tokenizer_of(recipe):
+    """The recipe's tokenizer as ``sft.train`` loads it (right padding)."""
+    from riskft_pipeline.training.base_model import load_tokenizer, resolve_base
+
+    return load_tokenizer(resolve_base(recipe.base_model).path, padding_side="right")
 
 
 class FullLogits:
@@ -292,24 +307,89 @@ def curve(sizes: list[int], threads: int) -> list[dict]:
     return points
 
 
-def curve_png(points: list[dict], path: Path) -> None:
+def sized_row(tokenizer, row: dict, length: int) -> dict:
+    """``row`` with its user turn repeated or cut so that the encoded example is about ``length`` tokens; the system
+    prompt and the answer stay as they are."""
+    from riskft_pipeline.training.chat import encode, encode_example
+
+    *head, user, answer = row["messages"]
+    ids = encode(tokenizer, user["content"])
+    fixed = len(encode_example(tokenizer, row["messages"])["input_ids"]) - len(ids)
+    if length - fixed < 1:
+        raise SystemExit(f"--seq-curve {length}: example {row.get('id')}'s prompt and answer take {fixed} tokens "
+                         "without any ticket text; ask for longer sequences")
+    text = "\n".join([user["content"]] * ((length - fixed) // len(ids) + 1))
+    user = {**user, "content": tokenizer.decode(encode(tokenizer, text)[:length - fixed])}
+    return {**row, "messages": [*head, user, answer]}
+
+
+def seq_curve(recipe, lengths: list[int], threads: int) -> list[dict]:
+    """Training tokens/s of ``recipe`` (``sft.train``, its max_steps and batch size) on examples of about ``length``
+    tokens, for each length: as many of the recipe's training rows (cycled), each :func:`sized_row`, as the steps take,
+    trained without adding retrieval hints again (the rows already carry theirs) and with max_length fitted (none
+    dropped)."""
+    import statistics
+
+    from riskft_pipeline.core.files import write_jsonl
+    from riskft_pipeline.training.chat import encode_example
+    from riskft_pipeline.training.sft import training_rows
+
+    t = recipe.train
+    count = t.max_steps * t.per_device_batch_size * t.gradient_accumulation_steps
+    tokenizer = tokenizer_of(recipe)
+    points = []
+    with tempfile.TemporaryDirectory(prefix="bench-seq-") as tmp_name:
+        tmp = Path(tmp_name)
+        rows = training_rows(recipe, benchdata.ticket_data(tmp / "data") / "train.jsonl")
+        for length in lengths:
+            say(f"sequence-length curve: {count} examples of ~{length} tokens, {t.max_steps} steps")
+            sized = [sized_row(tokenizer, rows[i % len(rows)], length) for i in range(count)]
+            n_tokens = [len(encode_example(tokenizer, r["messages"])["input_ids"]) for r in sized]
+            write_jsonl(tmp / f"seq-{length}" / "train.jsonl", sized)
+            train = t.model_copy(update={"max_length": max(n_tokens), "max_train_examples": None, "retrieval_k": 0})
+            r = run_project(recipe.model_copy(update={"train": train}), tmp / f"seq-{length}", tmp / f"run-{length}",
+                            threads)
+            points.append({"length": length, "mean_tokens": statistics.mean(n_tokens), "steps": t.max_steps,
+                           "seconds": r["seconds"], "s_per_step": r["seconds"] / t.max_steps, "tokens": r["tokens"],
+                           "tokens_per_s": r["tokens_per_s"], "final_loss": r["final_loss"]})
+    return points
+
+
+def line_png(path: Path, measured: tuple[list, list, str], reference: tuple[list, list, str], xlabel: str,
+             ylabel: str, title: str) -> None:
+    """One small chart: the measured points joined, and a dotted grey reference line; each is (xs, ys, label)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    xs = [p["examples"] for p in points]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(xs, [p["seconds"] for p in points], "o-", label="default CPU recipe (sft.train, 1 epoch)")
-    per = points[-1]["seconds"] / points[-1]["examples"]
-    ax.plot([0, xs[-1]], [0, per * xs[-1]], ":", color="grey", label=f"linear at {per:.2f} s/example")
-    ax.set_xlabel("training examples")
-    ax.set_ylabel("training wall seconds")
-    ax.set_title("LoRA training time vs examples, SmolLM2-135M, 2-core CPU")
+    ax.plot(*measured[:2], "o-", label=measured[2])
+    ax.plot(*reference[:2], ":", color="grey", label=reference[2])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def curve_png(points: list[dict], path: Path) -> None:
+    xs = [p["examples"] for p in points]
+    per = points[-1]["seconds"] / points[-1]["examples"]
+    line_png(path, (xs, [p["seconds"] for p in points], "default CPU recipe (sft.train, 1 epoch)"),
+             ([0, xs[-1]], [0, per * xs[-1]], f"linear at {per:.2f} s/example"), "training examples",
+             "training wall seconds", "LoRA training time vs examples, SmolLM2-135M, 2-core CPU")
+
+
+def seq_curve_png(points: list[dict], path: Path) -> None:
+    xs = [p["mean_tokens"] for p in points]
+    first, steps = points[0]["tokens_per_s"], points[0]["steps"]
+    line_png(path, (xs, [p["tokens_per_s"] for p in points], f"default CPU recipe (sft.train, {steps} steps a point)"),
+             ([xs[0], xs[-1]], [first, first], "constant tokens/s (cost linear in length)"), "tokens per example",
+             "training tokens/s", "LoRA training tokens/s vs sequence length, SmolLM2-135M")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     benchlib.add_threads_flag(parser)
     parser.add_argument("--curve", type=int, nargs="*", help="training-example counts for the scaling curve "
                         "(default: 30 60 120 240 in full mode, none otherwise)")
+    parser.add_argument("--seq-curve", type=int, nargs="*", help="tokens per example for the sequence-length curve "
+                        "(default: 128 256 512 1024 in full mode, 128 in smoke mode, none in quick mode)")
     parser.add_argument("--combined", action="store_true", help="also run the default recipe with bf16 autocast, "
                         "LoRA on the top 15 layers, and both (always in full mode)")
     parser.add_argument("--quality", action="store_true", help="also train naive and project on the whole recipe "
@@ -337,6 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = CURVE[mode] if args.curve is None else args.curve
     if sizes:
         figures["curve"] = curve(sorted(sizes), threads)
+    seq_lengths = SEQ_CURVE[mode] if args.seq_curve is None else args.seq_curve
+    if seq_lengths:
+        figures["seq_curve"] = seq_curve(recipe, sorted(seq_lengths), threads)
     runs, lengths = figures["runs"], figures["lengths"]
     base = runs[NAIVE]["tokens_per_s"]
     print(f"LoRA training on CPU, offline base (SmolLM2-135M, fp32), {len(lengths)} ticket examples of "
@@ -365,6 +450,16 @@ def main(argv: list[str] | None = None) -> int:
         png = benchlib.out_dir() / "training_scaling.png"
         curve_png(points, png)
         print(f"\nscaling curve: {png}")
+    if "seq_curve" in figures:
+        points = figures["seq_curve"]
+        print(f"\ntraining tokens/s vs sequence length ({recipe_name}, {steps} steps of {figures['batch_size']} "
+              "examples per point, ticket text repeated or cut to length):\n")
+        print(benchlib.table(["tokens/example", "mean tokens", "seconds", "s/step", "tokens/s", "last logged loss"], [
+            [p["length"], p["mean_tokens"], p["seconds"], p["s_per_step"], p["tokens_per_s"], p["final_loss"]]
+            for p in points]))
+        png = benchlib.out_dir() / "training_seq_length.png"
+        seq_curve_png(points, png)
+        print(f"\nsequence-length curve: {png}")
     project = runs[f"project ({recipe_name})"]
     ratio = Ratio(project["tokens_per_s"] / base, "tokens/s, default recipe vs naive", TARGET)
     benchlib.finish(NAME, mode, ctx, figures, ratio)

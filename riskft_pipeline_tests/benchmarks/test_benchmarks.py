@@ -59,12 +59,16 @@ def test_model_benchmark_smoke(script, record, extra, bench_out):
         assert all(r[-1] == f"{entry['figures']['n_prompts']}/{entry['figures']['n_prompts']}" for r in rows[1:])
     if record == "end_to_end":
         assert all(r["success"] for r in entry["figures"]["results"].values())
-    if record == "training":  # the scaling curve: one point in smoke mode, trained as the pipeline trains
+    if record == "training":  # the curves: one point each in smoke mode, trained as the pipeline trains
         combined = [name for name in entry["figures"]["runs"] if name.startswith("project + ")]
         assert len(combined) == 3 and all(entry["figures"]["runs"][n]["tokens"] > 0 for n in combined)
         (point,) = entry["figures"]["curve"]
         assert point["examples"] == 4 and point["steps"] >= 1 and point["tokens"] > 0
         assert (bench_out / "training_scaling.png").stat().st_size > 0
+        (seq,) = entry["figures"]["seq_curve"]  # the sequence-length curve: one short point in smoke mode
+        assert seq["length"] == 128 and seq["steps"] == 1 and seq["tokens"] > 0 and seq["tokens_per_s"] > 0
+        assert abs(seq["mean_tokens"] - 128) <= 8, "the examples are sized to the asked length"
+        assert (bench_out / "training_seq_length.png").stat().st_size > 0
 
 
 def test_ratio_line_round_trip():
