@@ -11,8 +11,9 @@ the chain by :func:`riskft_pipeline.defs.chain.build_chain`. The work is :mod:`r
   and records them in the cursor. A path that is
   not a repository, an empty repository, a bad maturity value, a missing or malformed issue export or any error of
   ``git`` becomes the tick's skip reason; the tick never raises.
-- **Mining in a job, not in the tick.** The first mine of a repository is a full one: ~160 commits/s with SZZ
-  (``benchmarks/RESULTS.md``), so about 5 minutes for 50k commits. Later mines are incremental (rows, metrics and
+- **Mining in a job, not in the tick.** The first mine of a repository is a full one: ~160 commits/s with SZZ on
+  scrapy's 11k commits, and more than 30 minutes for ansible's 55k, where blames of large old files dominate
+  (``benchmarks/RESULTS.md`` §8). Later mines are incremental (rows, metrics and
   blames for the new commits only) but still replay the whole ``git log`` and read the previous rows, so their cost
   grows with the history, not with the increment: 0.14 s for one new commit on a 600-commit repository here (a
   ~4,000 commits/s replay), so 10-20 s at 50k, plus a blame per new fix. A tick runs inside the daemon under a 60 s
