@@ -7,7 +7,8 @@ autocast cost .07 AUC in a trial). The F1 threshold of every method is chosen on
 are generated only for a seeded sample of the test split (``recipe.risk.max_justified_examples``) and each is checked
 by :func:`~riskft_pipeline.core.risk.faithful.check_faithful`.
 
-Writes ``predictions.jsonl``, ``roc.png``, ``report.md`` and, last, ``report.json`` into ``out_dir``.
+Writes ``predictions.jsonl`` (test), ``val_scores.jsonl`` (the validation scores the predictor's choices were made
+from), ``roc.png``, ``report.md`` and, last, ``report.json`` into ``out_dir``.
 """
 
 from __future__ import annotations
@@ -290,6 +291,7 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
     }
     report = build_report(methods, tiers_pred, y_test, justified, context)
     _write_outputs(out_dir, report, test, run["p_test"], fused_test, baseline_scores, justified)
+    _write_val_scores(out_dir, val, s_val, fused_val, logreg_scores(predictor["tabular"], val_frame))
     report["timing"]["total_s"] = round(time.perf_counter() - t_start, 2)
     write_card(adapter_dir, meta, report)  # the adapter's README.md now states what it scored against the baselines
     write_json(out_dir / "report.json", report)
@@ -358,6 +360,16 @@ def _write_outputs(out_dir: Path, report: dict, test: list[dict], probs: np.ndar
     image = _roc_png(out_dir, _labels(test), curves, report)
     with atomic_write(out_dir / "report.md") as fh:
         fh.write(render_markdown(report, [image]))
+
+
+def _write_val_scores(out_dir: Path, val: list[dict], adapter: np.ndarray, fused: np.ndarray, tabular: np.ndarray
+                      ) -> None:
+    """``val_scores.jsonl``: the validation scores every choice of the shipped predictor was made from (fusion
+    weight, tier cuts, zones), so an auditor or a fusion study can re-derive them without re-running the model."""
+    write_jsonl(out_dir / "val_scores.jsonl",
+                [{"id": r["id"], "label": int(r["label"]), "adapter_score": round(float(a), 6),
+                  "score_logreg": round(float(t), 6), "score": round(float(f), 6)}
+                 for r, a, t, f in zip(val, adapter, tabular, fused)])
 
 
 def _roc_png(out_dir: Path, y: np.ndarray, curves: dict[str, np.ndarray], report: dict) -> str:

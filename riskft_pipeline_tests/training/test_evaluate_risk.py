@@ -90,6 +90,14 @@ def test_evaluate_risk_writes_the_report_scripts_read(risk_run):
 
     assert predictor["zones"]["n_val"] == 6 and "most_probable_tier" not in report  # one tier definition
     assert [p["zone"] for p in predictions] == zone_of(fused, predictor["zones"])
+    # the validation scores the choices were made from are kept, and re-derive the fusion weight
+    from riskft_pipeline.core.fusion import choose_score_fusion
+
+    val_rows = read_jsonl(out / "val_scores.jsonl")
+    assert len(val_rows) == 6
+    again = choose_score_fusion([r["label"] for r in val_rows], np.array([r["adapter_score"] for r in val_rows]),
+                                np.array([r["score_logreg"] for r in val_rows]))
+    assert again.weight == predictor["fusion"]["weight"]
     assert all(0.0 <= p["percentile"] <= 100.0 for p in predictions)
     top = max(predictions, key=lambda p: p["score"])
     assert top["zone"] != "rest" and top["percentile"] >= max(p["percentile"] for p in predictions)
