@@ -397,6 +397,7 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
                     justify: bool = True, progress: bool = True) -> pd.DataFrame:
     """Tier, shipped score, adapter score and tier probabilities (one forward pass), and optionally a checked
     justification, for each change of ``typed`` (the 14 metrics as numbers; see the module docstring)."""
+    from riskft_pipeline.core.config import RiskConfig
     from riskft_pipeline.core.risk.examples import load_context
     from riskft_pipeline.core.risk.faithful import check_faithful
     from riskft_pipeline.core.risk.justify import (
@@ -404,7 +405,7 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
         read_justification,
         shipped_justification,
     )
-    from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, build_messages
+    from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS, PromptText, build_messages
     from riskft_pipeline.core.risk.tiers import tiers_from_scores
     from riskft_pipeline.core.risk.zones import percentiles, zone_of
     from riskft_pipeline.training.evaluate_risk import shipped_scores, tier_scores
@@ -418,7 +419,9 @@ def predict_changes(loaded: LoadedModel, typed: pd.DataFrame, *, batch_size: int
     stats, _ = load_context(loaded.context_dir)
     typed = typed.reset_index(drop=True)
     rows = typed.to_dict("records")
-    messages = [build_messages(r, stats) for r in rows]
+    # the prompt carries as much commit text as the model was trained with (the recipe it travels with)
+    text = PromptText.of(RiskConfig.model_validate((loaded.meta.get("recipe") or {}).get("risk") or {}))
+    messages = [build_messages(r, stats, text=text) for r in rows]
     bs = batch_size or loaded.eval_setting("batch_size", 16)
     probs = choice_probabilities(loaded.model, loaded.tokenizer, messages, TIERS, answer_prefix=ANSWER_PREFIX,
                                  batch_size=bs, progress=progress).reshape(len(rows), len(TIERS))

@@ -94,6 +94,9 @@ class RiskConfig(_Strict):
     max_justified_examples: int | None = Field(64, ge=1)
     include_text: bool = Field(True, description="put the commit message and diff summary in the prompt when the "
                                                  "changes carry them (False = metrics only, for comparison)")
+    message_chars: int = Field(100, ge=0, le=2000, description="characters of the commit message's first line in "
+                                                               "the prompt (0: none)")
+    diff_chars: int = Field(100, ge=0, le=4000, description="characters of the diff summary in the prompt (0: none)")
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskConfig:

@@ -23,7 +23,7 @@ from riskft_pipeline.core.files import atomic_dir, sha256_file, write_json, writ
 from riskft_pipeline.core.risk.context import HistoryStats, fit_history
 from riskft_pipeline.core.risk.features import ID, LABEL, CleanResult, clean_changes, read_changes_csv
 from riskft_pipeline.core.risk.justify import justification
-from riskft_pipeline.core.risk.prompts import build_messages
+from riskft_pipeline.core.risk.prompts import DEFAULT_TEXT, METRICS_ONLY, PromptText, build_messages
 from riskft_pipeline.core.risk.split import SPLITS, TimeSplit, assert_no_leakage, time_split
 from riskft_pipeline.core.risk.tiers import TierDefinition, fit_tiers
 
@@ -51,7 +51,7 @@ def sample_training(train: pd.DataFrame, *, max_examples: int | None, balance: b
 
 
 def example_rows(frame: pd.DataFrame, stats: HistoryStats, tiers: TierDefinition, *,
-                 include_text: bool = True) -> list[dict[str, Any]]:
+                 text: PromptText = DEFAULT_TEXT) -> list[dict[str, Any]]:
     """One chat example per change: the user turn describes it, the assistant turn is its target tier and the
     mechanical justification of that tier."""
     targets = tiers.targets(frame, stats) if len(frame) else []
@@ -60,7 +60,7 @@ def example_rows(frame: pd.DataFrame, stats: HistoryStats, tiers: TierDefinition
         answer = (tier, justification(record, stats, tier))
         rows.append({
             "id": str(record[ID]),
-            "messages": build_messages(record, stats, answer, include_text=include_text),
+            "messages": build_messages(record, stats, answer, text=text),
             "label": int(record[LABEL]),
             "effort": float(record["la"] + record["ld"]),
             "tier": tier,
@@ -70,14 +70,14 @@ def example_rows(frame: pd.DataFrame, stats: HistoryStats, tiers: TierDefinition
 
 def build_risk_examples(split_frames: Mapping[str, pd.DataFrame], stats: HistoryStats, tier_def: TierDefinition, *,
                         max_train_examples: int | None = None, balance: bool = True,
-                        seed: int = 42, include_text: bool = True) -> dict[str, list[dict]]:
+                        seed: int = 42, text: PromptText = DEFAULT_TEXT) -> dict[str, list[dict]]:
     """JSONL rows per split; only ``train`` is sampled."""
     out = {}
     for name in SPLITS:
         frame = split_frames[name]
         if name == "train":
             frame = sample_training(frame, max_examples=max_train_examples, balance=balance, seed=seed)
-        out[name] = example_rows(frame, stats, tier_def, include_text=include_text)
+        out[name] = example_rows(frame, stats, tier_def, text=text)
     return out
 
 
@@ -97,14 +97,15 @@ def split_options(recipe: Recipe) -> dict[str, Any]:
     """What of a risk recipe, besides its ``risk`` section, shapes the splits: the keyword arguments of
     :func:`prepare_risk` and :func:`build_risk_splits`."""
     return {"max_train_examples": recipe.train.max_train_examples, "seed": recipe.train.seed,
-            "include_text": recipe.risk.include_text}
+            "text": PromptText.of(recipe.risk)}
 
 
-def split_params(cfg: RiskConfig, *, max_train_examples: int | None, seed: int, include_text: bool) -> dict[str, Any]:
+def split_params(cfg: RiskConfig, *, max_train_examples: int | None, seed: int, text: PromptText) -> dict[str, Any]:
     """The parameters a prepared folder records in ``summary["params"]``: equal params, equal splits."""
     return {"test_fraction": cfg.test_fraction, "val_fraction": cfg.val_fraction,
             "tiers_quantiles": list(cfg.tiers_quantiles), "balance_classes": cfg.balance_classes,
-            "max_train_examples": max_train_examples, "seed": seed, "include_text": include_text}
+            "max_train_examples": max_train_examples, "seed": seed, "include_text": text != METRICS_ONLY,
+            "message_chars": text.message_chars, "diff_chars": text.diff_chars}
 
 
 def recipe_split_params(recipe: Recipe) -> dict[str, Any]:
@@ -114,20 +115,20 @@ def recipe_split_params(recipe: Recipe) -> dict[str, Any]:
 
 def prepare_risk(input_csv: str | Path, out_dir: str | Path, recipe_risk_cfg: RiskConfig | None = None, *,
                  max_train_examples: int | None = None, seed: int = 42, now: float | None = None,
-                 include_text: bool = True) -> dict:
+                 text: PromptText = DEFAULT_TEXT) -> dict:
     """The whole chain in one call (``riskft risk prepare``); writes :data:`OUTPUT_FILES` atomically into
     ``out_dir`` and returns the summary. Raises InputError for an unusable file or too few clean rows.
 
-    ``include_text=False`` builds metrics-only prompts even when the CSV has ``message``/``diff_summary`` (to measure
+    ``text=METRICS_ONLY`` builds metrics-only prompts even when the CSV has ``message``/``diff_summary`` (to measure
     what the text adds, side by side, on the same split)."""
     result = clean_changes(read_changes_csv(input_csv), now=now)
     return build_risk_splits(result, out_dir, recipe_risk_cfg, input_sha256=sha256_file(input_csv),
-                             max_train_examples=max_train_examples, seed=seed, include_text=include_text)
+                             max_train_examples=max_train_examples, seed=seed, text=text)
 
 
 def build_risk_splits(result: CleanResult, out_dir: str | Path, recipe_risk_cfg: RiskConfig | None = None, *,
                       input_sha256: str, max_train_examples: int | None = None, seed: int = 42,
-                      include_text: bool = True) -> dict:
+                      text: PromptText = DEFAULT_TEXT) -> dict:
     """From validated changes (:func:`clean_changes`' result, or :func:`read_clean_dir` of a folder that holds one):
     time split, training-period context and tiers, chat JSONL; writes :data:`OUTPUT_FILES` atomically into
     ``out_dir`` and returns the summary."""
@@ -136,7 +137,7 @@ def build_risk_splits(result: CleanResult, out_dir: str | Path, recipe_risk_cfg:
     assert_no_leakage(split)
     stats, tiers = fit_context(split, cfg, seed)
     examples = build_risk_examples(split.frames(), stats, tiers, max_train_examples=max_train_examples,
-                                   balance=cfg.balance_classes, seed=seed, include_text=include_text)
+                                   balance=cfg.balance_classes, seed=seed, text=text)
     with atomic_dir(out_dir) as tmp:
         clean_with_splits(split).to_parquet(tmp / "clean.parquet", index=False)
         write_quarantine_csv(result.quarantine, tmp / "quarantine.csv")
@@ -153,7 +154,7 @@ def build_risk_splits(result: CleanResult, out_dir: str | Path, recipe_risk_cfg:
             "train_examples_bug_rate": _rate(examples["train"]),
             "train_target_tiers": {t: sum(r["tier"] == t for r in examples["train"]) for t in ("low", "medium",
                                                                                                 "high")},
-            "params": split_params(cfg, max_train_examples=max_train_examples, seed=seed, include_text=include_text),
+            "params": split_params(cfg, max_train_examples=max_train_examples, seed=seed, text=text),
             "input_sha256": input_sha256,
             "split_sha256": split_sha,
         }

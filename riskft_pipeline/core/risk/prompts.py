@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -28,6 +29,30 @@ ANSWER_PREFIX = '{"risk": "'
 SYSTEM_PROMPT = "Rate this code change's defect risk. Reply JSON: risk, justification."
 MAX_MESSAGE_CHARS = 100
 MAX_DIFF_CHARS = 100
+
+
+@dataclass(frozen=True)
+class PromptText:
+    """How much commit text the user turn carries, in characters after whitespace is collapsed (0 leaves a part
+    out): the first line of the message and the diff summary (per file: change type, path, lines added/removed, in
+    the miner's order, largest first). The recipe's ``risk`` section sets it (:meth:`of`); training, evaluation and
+    enrichment build their prompts with the same one."""
+
+    message_chars: int = MAX_MESSAGE_CHARS
+    diff_chars: int = MAX_DIFF_CHARS
+
+    @classmethod
+    def of(cls, cfg: Any) -> PromptText:
+        """From a recipe's ``risk`` section (:class:`~riskft_pipeline.core.config.RiskConfig`; None: the defaults)."""
+        if cfg is None:
+            return cls()
+        if not cfg.include_text:
+            return METRICS_ONLY
+        return cls(cfg.message_chars, cfg.diff_chars)
+
+
+DEFAULT_TEXT = PromptText()
+METRICS_ONLY = PromptText(0, 0)
 
 
 def _num(value: float) -> str:
@@ -44,7 +69,7 @@ def _plural(n: float, word: str) -> str:
 
 
 def _truncate(text: Any, limit: int) -> str:
-    if not isinstance(text, str):
+    if not isinstance(text, str) or limit <= 0:
         return ""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -80,27 +105,29 @@ def similar_fragment(r: Mapping[str, Any], stats: HistoryStats) -> str:
     return f"similar changes {_num(100 * stats.similar_rate_row(r))}% buggy"
 
 
-def change_description(row: Mapping[str, Any] | pd.Series, stats: HistoryStats, *, include_text: bool = True) -> str:
+def change_description(row: Mapping[str, Any] | pd.Series, stats: HistoryStats, *,
+                       text: PromptText = DEFAULT_TEXT) -> str:
     """The user turn: what a reviewer sees, compared with the training period (never with later data).
 
     Built from the same fragments a justification cites (:mod:`~riskft_pipeline.core.risk.justify`), so a model can
     justify by copying facts it was shown, and the faithfulness checker can verify every one of them.
-    ``include_text=False`` leaves out the commit message and diff summary (the metrics-only arm of a comparison).
+    ``text``: how much of the commit message and diff summary follow (:data:`METRICS_ONLY`: none, the metrics-only
+    arm of a comparison).
     """
     parts = [size_fragment(row, stats), spread_fragment(row, stats)]
     if int(row["fix"]):
         parts.append("bug fix")
     parts += [files_fragment(row, stats), author_fragment(row, stats), similar_fragment(row, stats)]
-    text = "; ".join(parts) + "."
-    if not include_text:
-        return text
-    message = _truncate(first_line(row.get("message")), MAX_MESSAGE_CHARS)
+    out = "; ".join(parts) + "."
+    if text == METRICS_ONLY:
+        return out
+    message = _truncate(first_line(row.get("message")), text.message_chars)
     if message:
-        text += f"\nMessage: {message}"
-    diff = _truncate(row.get("diff_summary"), MAX_DIFF_CHARS)
+        out += f"\nMessage: {message}"
+    diff = _truncate(row.get("diff_summary"), text.diff_chars)
     if diff:
-        text += f"\nDiff: {diff}"
-    return escape_user_text(text)
+        out += f"\nDiff: {diff}"
+    return escape_user_text(out)
 
 
 def render_answer(tier: str, justification: str) -> str:
@@ -128,11 +155,12 @@ def parse_answer(text: str | None) -> dict[str, str] | None:
 
 
 def build_messages(row: Mapping[str, Any] | pd.Series, stats: HistoryStats,
-                   answer: tuple[str, str] | None = None, *, include_text: bool = True) -> list[dict[str, str]]:
+                   answer: tuple[str, str] | None = None, *, text: PromptText = DEFAULT_TEXT
+                   ) -> list[dict[str, str]]:
     """[system, user] for scoring and generation, plus the assistant turn when ``answer = (tier, justification)``."""
     messages = [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": change_description(row, stats, include_text=include_text)},
+        {"role": "user", "content": change_description(row, stats, text=text)},
     ]
     if answer is not None:
         messages.append({"role": "assistant", "content": render_answer(*answer)})

@@ -13,7 +13,7 @@ from riskft_pipeline.core.errors import InputError
 from riskft_pipeline.core.files import read_jsonl, sha256_file
 from riskft_pipeline.core.risk.examples import OUTPUT_FILES, load_context, prepare_risk, sample_training
 from riskft_pipeline.core.risk.generate import generate_changes
-from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS
+from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, METRICS_ONLY, TIERS, PromptText
 from riskft_pipeline_tests.core.risk.risk_rows import NOW, change
 
 
@@ -113,7 +113,19 @@ def test_a_bad_file_leaves_no_output(tmp_path):
 
 def test_metrics_only_prompts_leave_the_text_out(raw_csv, tmp_path):
     summary = prepare_risk(raw_csv, tmp_path / "m", RiskConfig(), max_train_examples=20, seed=5, now=NOW,
-                           include_text=False)
+                           text=METRICS_ONLY)
     assert summary["params"]["include_text"] is False
+    assert (summary["params"]["message_chars"], summary["params"]["diff_chars"]) == (0, 0)
     users = [r["messages"][1]["content"] for r in read_jsonl(tmp_path / "m" / "test.jsonl")]
     assert users and not any("Message:" in u or "Diff:" in u for u in users)
+
+
+def test_text_budgets_are_part_of_the_split_params(raw_csv, tmp_path):
+    """Prepared folders are reused only for the recipe that made them: a different text budget makes other splits."""
+    summary = prepare_risk(raw_csv, tmp_path / "t", RiskConfig(), max_train_examples=20, seed=5, now=NOW,
+                           text=PromptText(message_chars=30, diff_chars=0))
+    assert summary["params"]["include_text"] is True
+    assert (summary["params"]["message_chars"], summary["params"]["diff_chars"]) == (30, 0)
+    users = [r["messages"][1]["content"] for r in read_jsonl(tmp_path / "t" / "test.jsonl")]
+    assert any("Message:" in u for u in users) and not any("Diff:" in u for u in users)
+    assert all(len(line) <= len("Message: ") + 30 for u in users for line in u.splitlines()[1:])

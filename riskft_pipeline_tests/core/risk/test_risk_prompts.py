@@ -9,8 +9,10 @@ import pytest
 
 from riskft_pipeline.core.risk.prompts import (
     ANSWER_PREFIX,
+    METRICS_ONLY,
     SYSTEM_PROMPT,
     TIERS,
+    PromptText,
     build_messages,
     change_description,
     parse_answer,
@@ -72,7 +74,7 @@ def test_user_turn_is_compact(split, stats):
     # ~4 characters per token: the metrics part stays within ~70 tokens
     assert max(len(t) for t in metrics_only) < 190
     with_text = [change_description(r, stats) for r in split.test.head(50).to_dict("records")]
-    assert [change_description(r, stats, include_text=False) for r in split.test.head(50).to_dict("records")] == [
+    assert [change_description(r, stats, text=METRICS_ONLY) for r in split.test.head(50).to_dict("records")] == [
         t.split("\n")[0] for t in with_text]
     assert all("\nMessage: " in t and "\nDiff: " in t for t in with_text)
     assert max(len(t) for t in with_text) < 190 + 110 + 120
@@ -85,6 +87,29 @@ def test_long_commit_text_is_truncated_to_its_first_line(row, stats):
     assert message_line == "Message: Fix it"
     diff_line = next(line for line in text.splitlines() if line.startswith("Diff: "))
     assert len(diff_line) <= len("Diff: ") + 100 and diff_line.endswith("…")
+
+
+def test_text_budgets_set_how_much_commit_text_the_prompt_carries(row, stats):
+    row = {**row, "message": "Fix the parser for nested blocks\n\nbody", "diff_summary": "M a/b.py +10 -2; " * 20}
+
+    def parts(text: PromptText) -> dict[str, str]:
+        lines = change_description(row, stats, text=text).splitlines()[1:]
+        return dict(line.split(": ", 1) for line in lines)
+
+    assert parts(PromptText(message_chars=0)).keys() == {"Diff"}  # 0 leaves a part out
+    assert parts(PromptText(diff_chars=0)) == {"Message": "Fix the parser for nested blocks"}
+    assert parts(METRICS_ONLY) == {}
+    short, long = parts(PromptText(100, 40))["Diff"], parts(PromptText(100, 300))["Diff"]
+    assert len(short) <= 40 and len(long) <= 300 and len(long) > 2 * len(short)
+    assert long.startswith(short[:-1])  # the same summary, cut later
+
+
+def test_prompt_text_follows_the_recipe():
+    from riskft_pipeline.core.config import RiskConfig
+
+    assert PromptText.of(None) == PromptText() == PromptText.of(RiskConfig())
+    assert PromptText.of(RiskConfig(message_chars=0, diff_chars=250)) == PromptText(0, 250)
+    assert PromptText.of(RiskConfig(include_text=False, diff_chars=250)) == METRICS_ONLY
 
 
 def test_commit_text_cannot_forge_chat_turns(row, stats):
