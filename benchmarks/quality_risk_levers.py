@@ -1,6 +1,7 @@
 """Change risk: can anything cheap beat the 14-metric logistic regression? Each lever measured on the same time split,
 fused with logreg the way the shipped predictor fuses the adapter (validation-standardised scores, weight chosen on
-validation AUC: :func:`riskft_pipeline.core.fusion.choose_score_fusion`), test AUC side by side with logreg and the
+validation by stacking: :func:`riskft_pipeline.core.fusion.choose_score_fusion`; the figures in docs/quality.md were
+made with its earlier grid arg-max of validation AUC), test AUC side by side with logreg and the
 paired-bootstrap 95% interval of the difference.
 
 This is the ceiling study behind docs/quality.md's risk section: if no tabular or text signal available in the data

@@ -51,7 +51,7 @@ from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS
 from riskft_pipeline.core.risk.tiers import score_cuts, tiers_from_scores
 from riskft_pipeline.core.risk.zones import fit_zones, percentiles, zone_capture, zone_of
 
-SHIPPED = "fused"  # adapter score and the logreg baseline, z-scored with validation statistics, weighted on validation
+SHIPPED = "fused"  # adapter score and the logreg baseline, z-scored and weighted (stacking) on validation
 METHODS: tuple[str, ...] = ("model", SHIPPED, *BASELINES)
 METRICS: tuple[str, ...] = ("auc", "f1", "recall_at_20_effort", "effort_at_20_recall", "popt", "caught_top5",
                              "caught_top10", "caught_top20")
@@ -272,7 +272,8 @@ def evaluate_risk(adapter_dir: str | Path, data_dir: str | Path, out_dir: str | 
                     "train_period": stats.train_period},
         "model_score": "P(high) + 0.5*P(medium), fp32, one forward pass; F1 threshold chosen on validation",
         "shipped_score": ("fused: sigmoid(w*z(adapter score) + (1-w)*z(logreg P(bug))), z-scores and w from validation "
-                          f"(w = {predictor['fusion']['weight']:.2f}); tiers are bands of this score"),
+                          "(w: the adapter's share of a stacked logistic regression's slopes on validation; "
+                          f"w = {predictor['fusion']['weight']:.2f}); tiers are bands of this score"),
         "predictor": predictor,
         "margins": margins,
         "best_baseline": _best(baseline_metrics),

@@ -66,6 +66,28 @@ def test_score_fusion_uses_validation_statistics_and_improves_auc_when_both_carr
     assert fusion.ScoreFusion(**f.to_dict())(a, b) == pytest.approx(fused)
 
 
+def test_stacked_slopes_match_scikit_learns_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(400, 2))
+    y = (x @ np.array([1.5, 0.5]) + rng.logistic(size=400) > 0.3).astype(int)
+    ours = fusion.stacked_slopes(y, x)
+    ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=1000).fit(x, y)
+    assert ours[1:] == pytest.approx(ref.coef_[0], abs=1e-5) and ours[0] == pytest.approx(ref.intercept_[0], abs=1e-5)
+
+
+def test_score_fusion_weight_follows_the_signal_and_ignores_noise():
+    rng = np.random.default_rng(5)
+    n = 800
+    y = rng.integers(0, 2, n)
+    informative, noise = y + rng.normal(0, 0.8, n), rng.normal(0, 1.0, n)
+    assert fusion.choose_score_fusion(y, informative, noise).weight > 0.9
+    assert fusion.choose_score_fusion(y, noise, informative).weight < 0.1
+    one_class = fusion.choose_score_fusion(np.zeros(n, dtype=int), informative, noise)
+    assert one_class.weight == 0.0  # nothing to learn a weight from: the tabular model alone
+
+
 def test_auc_matches_sklearn_with_ties():
     from sklearn.metrics import roc_auc_score
 
