@@ -30,9 +30,6 @@ from benchlib import table
 
 from riskft_pipeline.core import fusion
 
-GRID = tuple(round(0.05 * k, 2) for k in range(21))
-
-
 def _read(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return (np.array([r["label"] for r in rows], dtype=int), np.array([r["adapter_score"] for r in rows]),
@@ -42,7 +39,7 @@ def _read(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def grid_weight(y: np.ndarray, s_model: np.ndarray, s_tab: np.ndarray, ref: fusion.ScoreFusion) -> float:
     """The earlier rule: best validation AUC on the grid, ties to the smaller weight."""
     best_w, best_auc = 0.0, -1.0
-    for w in GRID:
+    for w in fusion.WEIGHT_GRID:
         auc = fusion._auc(y, fusion.ScoreFusion(w, ref.mean_model, ref.sd_model, ref.mean_tab, ref.sd_tab, 0.0)(
             s_model, s_tab))
         if auc > best_auc + 1e-12:
