@@ -30,6 +30,7 @@ from benchlib import table
 
 from riskft_pipeline.core import fusion
 
+
 def _read(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return (np.array([r["label"] for r in rows], dtype=int), np.array([r["adapter_score"] for r in rows]),
