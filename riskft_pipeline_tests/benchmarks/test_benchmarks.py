@@ -14,7 +14,8 @@ import pytest
 BENCH_DIR = benchlib.BENCH_DIR
 
 # script, record name, extra flags (one thread: steady on a busy machine, and the smoke run measures nothing)
-DATA_SCRIPTS = [("bench_prep.py", "prep", []), ("bench_orchestration.py", "orchestration", [])]
+DATA_SCRIPTS = [("bench_prep.py", "prep", []), ("bench_orchestration.py", "orchestration", []),
+                ("bench_mining.py", "mining", [])]
 MODEL_SCRIPTS = [
     ("bench_generation.py", "generation", ["--threads", "1"]),
     ("bench_risk_scoring.py", "risk_scoring", ["--threads", "1"]),
@@ -48,6 +49,10 @@ def test_data_benchmark_smoke(script, record, extra, bench_out):
     entry = check_run(run_smoke(script, extra), record, bench_out)
     if record == "prep":
         assert entry["figures"]["agreement"] == 1.0, "the row-by-row reference must compute what the project does"
+    if record == "mining":  # against PyDriller, SZZ blames what PyDriller blames, and every difference is explained
+        figures = entry["figures"]
+        assert figures["szz_source_only"] is False and figures["agreement_all_rows"]["unexplained"] == 0
+        assert figures["new"]["stats"]["commit_graph"] == "written"
 
 
 @pytest.mark.slow

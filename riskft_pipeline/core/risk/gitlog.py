@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,37 @@ def git_command(repo: Path, *args: str) -> list[str]:
 
 def run_git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(git_command(repo, *args), capture_output=True, env=git_env(), check=check)
+
+
+@dataclass(frozen=True)
+class CommitGraph:
+    """What :func:`write_commit_graph` did: ``status`` is ``written``, ``off``, ``not written (…)`` or
+    ``failed: <git's reason>``."""
+
+    status: str
+    seconds: float = 0.0
+
+
+def write_commit_graph(repo: Path) -> CommitGraph:
+    """Write (or refresh) the repository's commit-graph with changed-path Bloom filters.
+
+    ``git blame`` walks a file's history commit by commit; the Bloom filters let it skip, without opening trees, every
+    commit that did not touch the file, which makes SZZ's blames ~4x faster on a long history (ansible: 40 fixes
+    blamed in 3.5 s instead of 14.0 s). Blame's answers are the same (the filters only rule commits out; a maybe is
+    checked). It is git's own cache file (``objects/info/commit-graph``, what ``git maintenance`` and ``git gc``
+    keep), not history; a rewrite reuses the filters already computed, so re-mining pays only for new commits. A
+    repository that cannot be written (read-only mount) is mined without it: the failure is returned, not raised.
+    """
+    t0 = time.perf_counter()
+    done = run_git(repo, "commit-graph", "write", "--reachable", "--changed-paths", "--no-progress", check=False)
+    seconds = round(time.perf_counter() - t0, 3)
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()
+        return CommitGraph(f"failed: {reason[0] if reason else f'git exited {done.returncode}'}", seconds)
+    where = run_git(repo, "rev-parse", "--git-path", "objects/info/commit-graph").stdout.decode().strip()
+    graph = Path(where) if Path(where).is_absolute() else repo / where
+    # git declines quietly where a graph cannot help: no commits yet, or a shallow clone
+    return CommitGraph("written" if graph.is_file() else "not written (no commits, or a shallow clone)", seconds)
 
 
 def open_repository(path: str | Path) -> Path:

@@ -30,9 +30,9 @@ Choices, and why:
   Kamei et al.'s text define them; the ISSTA'21 files appear to include the change itself (their minimum ``exp``,
   ``ndev``, ``sexp`` and ``rexp`` are 1), so expect the mined values to be lower by about one.
 - **SZZ** (:mod:`.szz`). For each fixing commit, the lines it deletes or changes are blamed in its parent
-  (``git blame -w``; blank and comment-only lines are not blamed). The commits blamed get ``bug=1``. Blame runs on
-  the parent, so a blamed commit is always an ancestor of the fix, never a later change. Fixes that only add lines
-  blame nothing (the usual SZZ limit). Fixes come from the message patterns / incident ids, or from an issue
+  (``git blame -w``; blank and comment-only lines are not blamed, nor by default the fix's test and documentation
+  files). The commits blamed get ``bug=1``. Blame runs on the parent, so a blamed commit is always an ancestor of the
+  fix, never a later change. Fixes that only add lines blame nothing (the usual SZZ limit). Fixes come from the message patterns / incident ids, or from an issue
   tracker export (:mod:`.tracker`: commits citing a bug's key; candidates made after the bug was reported are
   discarded).
 - **Giant commits** (``giant`` column: :data:`DEFAULT_GIANT_FILES` files or :data:`DEFAULT_GIANT_LINES` lines and
@@ -41,6 +41,9 @@ Choices, and why:
 - **Maturity.** A recent change (``maturity_days`` before the newest) that no fix blames yet is unlabelled
   (``bug`` <NA>, written empty): its fix may not have happened. The change readers quarantine such rows
   (``unlabelled``), so they are never trained or evaluated on as clean.
+- **Speed.** One streamed ``git log`` for the walk, blames in worker threads alongside it, and git's commit-graph
+  with changed-path Bloom filters written first (``commit_graph=True``), which lets blame skip the commits that did
+  not touch a file: on ansible's 54k commits, ~4x faster blames, the difference between missing and meeting 15 min.
 - **Incremental.** ``mine(..., previous=rows)`` adds only the commits after the earlier rows (:func:`mine`).
 - **Edge cases** are counted in :class:`MiningStats` (``df.attrs["mining"]``), never raised: merges, empty commits,
   renames, binary files, submodule entries, non-UTF-8 messages (decoded with replacement characters), giant commits.
@@ -67,12 +70,14 @@ from riskft_pipeline.core.files import atomic_write
 from riskft_pipeline.core.risk.gitlog import (
     GITLINK_MODE,
     BlobReader,
+    CommitGraph,
     FileEntry,
     LogCommit,
     display_path,
     iter_log,
     open_repository,
     rev_list,
+    write_commit_graph,
 )
 from riskft_pipeline.core.risk.szz import BlamePool, FixBlame
 from riskft_pipeline.core.risk.tracker import IssueTracker
@@ -305,12 +310,15 @@ class MiningStats:
     szz_fixes_skipped_giant: int = 0
     szz_files_blamed: int = 0
     szz_cosmetic_lines_skipped: int = 0
+    szz_files_not_source: int = 0
     szz_blame_errors: int = 0
     szz_blame_error_examples: list[str] = field(default_factory=list)
     missing_blobs: int = 0
     unlabelled: int = 0
     maturity_days: float | None = None
     workers: int = 1
+    commit_graph: str = "off"
+    commit_graph_s: float = 0.0
     elapsed_s: float = 0.0
     commits_per_s: float = 0.0
     incremental: dict[str, Any] | None = None
@@ -365,6 +373,8 @@ def mine(
     tracker: IssueTracker | None = None,
     szz_from_messages: bool | None = None,
     previous: pd.DataFrame | None = None,
+    commit_graph: bool = True,
+    szz_source_only: bool = True,
 ) -> MiningResult:
     """Mine ``repo_path`` (bare or not) into one row per change (:data:`CHANGE_COLUMNS` + :data:`EXTRA_COLUMNS`),
     labelled by SZZ, with a :class:`MiningStats`.
@@ -383,17 +393,24 @@ def mine(
     replayed from ``git log`` (cheap), their labels updated from the new fixes. When the earlier rows are not a
     prefix of the walk (history rewritten, a branch merged that interleaves with them), a full mine is done and
     ``stats.incremental["fallback"]`` says why.
+    ``commit_graph``: first write git's commit-graph with changed-path Bloom filters into the repository
+    (:func:`~riskft_pipeline.core.risk.gitlog.write_commit_graph`: SZZ's blames ~4x faster, same answers); False
+    leaves the repository exactly as it was.
+    ``szz_source_only``: SZZ blames only source files, not the tests and docs a fix changes
+    (:func:`~riskft_pipeline.core.risk.szz.szz_path`); False blames every text file (as the PyDriller reference).
     """
     try:
         return _mine(repo_path, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
                      progress=progress, workers=workers, giant_files=giant_files, giant_lines=giant_lines,
                      szz_skip_giant=szz_skip_giant, maturity_days=maturity_days, tracker=tracker,
-                     szz_from_messages=szz_from_messages, previous=previous)
+                     szz_from_messages=szz_from_messages, previous=previous, commit_graph=commit_graph,
+                     szz_source_only=szz_source_only)
     except _Restart as why:
         result = _mine(repo_path, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
                        progress=progress, workers=workers, giant_files=giant_files, giant_lines=giant_lines,
                        szz_skip_giant=szz_skip_giant, maturity_days=maturity_days, tracker=tracker,
-                       szz_from_messages=szz_from_messages, previous=None)
+                       szz_from_messages=szz_from_messages, previous=None, commit_graph=commit_graph,
+                       szz_source_only=szz_source_only)
         result.stats.incremental = {"previous_rows": len(previous) if previous is not None else 0,
                                     "fallback": str(why)}
         return result
@@ -403,9 +420,10 @@ def _mine(repo_path: str | Path, *, fix_patterns: Sequence[str], incident_id_pat
           since: datetime | None, progress: bool | Callable[[MiningProgress], None], workers: int | None,
           giant_files: int, giant_lines: int, szz_skip_giant: bool, maturity_days: float | None,
           tracker: IssueTracker | None, szz_from_messages: bool | None,
-          previous: pd.DataFrame | None) -> MiningResult:
+          previous: pd.DataFrame | None, commit_graph: bool, szz_source_only: bool) -> MiningResult:
     t0 = time.perf_counter()
     repo = open_repository(repo_path)
+    graph = write_commit_graph(repo) if commit_graph else CommitGraph("off")
     is_fix = fix_regex(fix_patterns, incident_id_pattern)
     from_messages = tracker is None if szz_from_messages is None else szz_from_messages
     start = _as_utc(since)
@@ -414,13 +432,14 @@ def _mine(repo_path: str | Path, *, fix_patterns: Sequence[str], incident_id_pat
     order = rev_list(repo)
     known, replay_until = _previous_prefix(previous, order)
 
-    stats = MiningStats(workers=workers or os.cpu_count() or 1, maturity_days=maturity_days)
+    stats = MiningStats(workers=workers or os.cpu_count() or 1, maturity_days=maturity_days,
+                        commit_graph=graph.status, commit_graph_s=graph.seconds)
     history = _History()
     rows: list[dict[str, Any]] = []
     committed: dict[str, int] = {}
     giants: set[str] = set()
     fix_reports: dict[str, float | None] = {}
-    pool = BlamePool(repo, stats.workers)
+    pool = BlamePool(repo, stats.workers, source_only=szz_source_only)
     blobs = BlobReader(repo)
     last_report = t0
     try:
@@ -547,6 +566,7 @@ def _collect_blames(blames: list[FixBlame], fix_reports: dict[str, float | None]
     for b in blames:
         stats.szz_files_blamed += b.files_blamed
         stats.szz_cosmetic_lines_skipped += b.cosmetic_lines
+        stats.szz_files_not_source += b.files_not_source
         stats.szz_blame_errors += len(b.errors)
         stats.szz_blame_error_examples.extend(b.errors[: max(0, 5 - len(stats.szz_blame_error_examples))])
         reported = fix_reports.get(b.fix)

@@ -9,6 +9,12 @@ file restricted to the deleted lines (``-L``), full hashes read from the porcela
 lookup); and the fixes are blamed in a pool of worker threads, each driving its own git processes, so the blames
 use the second core while the walk goes on.
 
+Only source files are blamed (``source_only``, the default in :func:`~.mining.mine`): the lines a fix changes in
+its tests and documentation (``tests/``, ``test_*.py``, ``*_test.go``, ``docs/``, ``*.md``, ``*.rst``, changelogs;
+:func:`szz_path`) are not the bug, and blaming them labels the commits that wrote tests and docs bug-inducing. SZZ
+implementations restrict blame the same way (PySZZ parses only source-code extensions; the JIT data sets keep source
+files). It also spares ~20% of the blame time on a long history (ansible).
+
 ``ignore_revs`` (e.g. the giant commits: vendored imports, mass reformatting) are passed to ``git blame
 --ignore-rev``: blame looks through them to the commit that wrote the line before, the way modern SZZ variants
 skip cosmetic commits. Submodule entries are never blamed (their "content" is a commit of another repository,
@@ -29,6 +35,12 @@ from riskft_pipeline.core.risk.gitlog import GITLINK_MODE, decode_path, git_comm
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
 _BLAME_HEADER = re.compile(rb"^([0-9a-f]{40}) \d+ (\d+)(?: \d+)?$")
 _COMMENT_STARTS = ("//", "#", "/*", "'''", '"""', "*")
+_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
+_DOC_DIRS = frozenset({"doc", "docs", "docsite", "documentation", "changelogs", "newsfragments"})
+_DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc", ".rdoc", ".texi")
+_DOC_STEMS = frozenset({"changelog", "changes", "news", "history", "authors", "contributors", "readme", "license",
+                        "copying"})
+_TEST_NAME = re.compile(r"^(test_.+|.+_tests?\.[A-Za-z0-9]+|.+\.(test|spec)\.[A-Za-z0-9]+|.+Tests?\.(java|kt|scala|cs|swift))$")
 
 
 def cosmetic_line(text: str) -> bool:
@@ -37,17 +49,33 @@ def cosmetic_line(text: str) -> bool:
     return not line or line.startswith(_COMMENT_STARTS)
 
 
+def szz_path(path: str) -> bool:
+    """Whether SZZ blames ``path``'s lines when only source files are: not a test file (under a ``test``/``tests``/
+    ``spec`` directory, ``test_x.py``, ``x_test.go``, ``x.test.js``, ``XTest.java``) and not documentation (under a
+    ``doc``/``docs``/``changelogs``/``newsfragments`` directory, ``.md``/``.rst``/``.txt``/..., ``CHANGELOG``,
+    ``README``, ``LICENSE``)."""
+    parts = path.split("/")
+    name = parts[-1]
+    folders = {p.lower() for p in parts[:-1]}
+    if folders & _TEST_DIRS or _TEST_NAME.match(name):
+        return False
+    lower = name.lower()
+    return not (folders & _DOC_DIRS or lower.endswith(_DOC_SUFFIXES) or lower.split(".")[0] in _DOC_STEMS)
+
+
 @dataclass
 class FixDeletions:
     """Per old path of a fix's parent: the line numbers the fix deletes or changes, cosmetic lines left out."""
 
     lines: dict[str, list[int]] = field(default_factory=dict)
     cosmetic: int = 0
+    not_source: int = 0
 
 
-def fix_deletions(repo: Path, fix: str, parent: str) -> FixDeletions:
+def fix_deletions(repo: Path, fix: str, parent: str, source_only: bool = False) -> FixDeletions:
     """Parse ``git diff-tree -p -U0 -M parent fix``: deleted line numbers (old side) per old path; new files,
-    binary files and submodule entries contribute none."""
+    binary files and submodule entries contribute none, nor (``source_only``) tests and docs (:func:`szz_path`;
+    counted in ``not_source``)."""
     done = subprocess.run(git_command(repo, "diff-tree", "-r", "-p", "-U0", "-M", "--no-color", "--no-ext-diff",
                                       "--no-textconv", "--full-index", parent, fix, "--"),
                           capture_output=True, env=git_env(), check=True)
@@ -69,6 +97,9 @@ def fix_deletions(repo: Path, fix: str, parent: str) -> FixDeletions:
                     skip = True
                 else:
                     path = _unquote(name)[2:]  # "a/<path>"
+                    if source_only and not szz_path(path):
+                        out.not_source += 1
+                        path, skip = None, True
             continue
         if skip or path is None:
             continue
@@ -136,12 +167,15 @@ class FixBlame:
     blamed: set[str]
     files_blamed: int = 0
     cosmetic_lines: int = 0
+    files_not_source: int = 0
     errors: list[str] = field(default_factory=list)
 
 
-def blame_fix(repo: Path, fix: str, parent: str, ignore_revs: Sequence[str] = ()) -> FixBlame:
-    deletions = fix_deletions(repo, fix, parent)
-    result = FixBlame(fix=fix, blamed=set(), cosmetic_lines=deletions.cosmetic)
+def blame_fix(repo: Path, fix: str, parent: str, ignore_revs: Sequence[str] = (),
+              source_only: bool = False) -> FixBlame:
+    deletions = fix_deletions(repo, fix, parent, source_only)
+    result = FixBlame(fix=fix, blamed=set(), cosmetic_lines=deletions.cosmetic,
+                      files_not_source=deletions.not_source)
     for path, lines in deletions.lines.items():
         try:
             result.blamed |= blame_lines(repo, parent, path, lines, ignore_revs)
@@ -154,8 +188,9 @@ def blame_fix(repo: Path, fix: str, parent: str, ignore_revs: Sequence[str] = ()
 class BlamePool:
     """Blames fixes in worker threads (each runs its own git processes) while the caller keeps walking."""
 
-    def __init__(self, repo: Path, workers: int, ignore_revs: Sequence[str] = ()) -> None:
+    def __init__(self, repo: Path, workers: int, ignore_revs: Sequence[str] = (), source_only: bool = False) -> None:
         self._repo = repo
+        self._source_only = source_only
         self._ignore = list(ignore_revs)
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="szz")
         self._futures: list[Future[FixBlame]] = []
@@ -165,7 +200,8 @@ class BlamePool:
         self._ignore.append(rev)
 
     def submit(self, fix: str, parent: str) -> None:
-        self._futures.append(self._pool.submit(blame_fix, self._repo, fix, parent, tuple(self._ignore)))
+        self._futures.append(self._pool.submit(blame_fix, self._repo, fix, parent, tuple(self._ignore),
+                                                self._source_only))
 
     def pending(self) -> int:
         return sum(not f.done() for f in self._futures)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskft_pipeline.core.risk.gitlog import iter_log
+from riskft_pipeline.core.risk.gitlog import iter_log, write_commit_graph
 from riskft_pipeline.core.risk.mining import CHANGE_COLUMNS, MiningProgress, mine
 from riskft_pipeline.core.risk.mining_pydriller import explain_differences, mine_repository_pydriller
-from riskft_pipeline.core.risk.szz import cosmetic_line, ranges
+from riskft_pipeline.core.risk.szz import cosmetic_line, ranges, szz_path
 from riskft_pipeline_tests.core.risk.gitrepo_factory import DAY, T0, GitRepo, build_synthetic_repo, init_repo
 
 MISSING_1 = "1" * 40
@@ -129,7 +129,7 @@ def test_old_and_new_miners_agree_on_a_built_history(tmp_path):
     repo.git("mv", "core/m0/f0.py", "core/m0/moved.py")
     repo.git("commit", "-q", "-m", "Fix: move f0 unchanged", when=T0 + 100 * DAY)  # a pure rename
     old = mine_repository_pydriller(repo.path, progress=False)
-    new = mine(repo.path, szz_skip_giant=False).changes
+    new = mine(repo.path, szz_skip_giant=False, szz_source_only=False).changes
     report = explain_differences(old, new, repo.path)
     assert report["ids_equal"] and report["unexplained"] == []
     # the one difference: PyDriller reads no "before" content for a file renamed unchanged (lt 0)
@@ -197,3 +197,56 @@ def test_szz_helpers():
     assert ranges([7, 1, 2, 3, 3]) == [(1, 3), (7, 7)]
     assert cosmetic_line("   # comment") and cosmetic_line("") and cosmetic_line(" * doc")
     assert not cosmetic_line("x = 1  # trailing comment")
+
+
+def test_commit_graph_gives_the_same_rows_and_labels(tmp_path):
+    repo = build_synthetic_repo(tmp_path / "s", n_commits=80, seed=2)
+    graph = repo.path / ".git" / "objects" / "info" / "commit-graph"
+    plain = mine(repo.path, commit_graph=False)
+    assert plain.stats.commit_graph == "off" and not graph.exists()  # the repository is left as it was
+    fast = mine(repo.path)
+    assert fast.stats.commit_graph == "written" and graph.is_file()
+    assert b"BDAT" in graph.read_bytes()  # the changed-path Bloom filter chunk blame uses
+    pd.testing.assert_frame_equal(plain.changes, fast.changes)
+    assert fast.changes["bug"].sum() > 0
+
+
+def test_a_commit_graph_that_cannot_be_written_is_reported_not_raised(tmp_path):
+    repo = build_synthetic_repo(tmp_path / "s", n_commits=20, seed=5)
+    lock = repo.path / ".git" / "objects" / "info" / "commit-graph.lock"  # another git process is writing it
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.touch()
+    result = mine(repo.path)
+    assert result.stats.commit_graph.startswith("failed: fatal: Unable to create")
+    pd.testing.assert_frame_equal(result.changes, mine(repo.path, commit_graph=False).changes)
+    assert write_commit_graph(init_repo(tmp_path / "empty").path).status.startswith("not written")
+
+
+def test_szz_blames_source_files_not_the_fix_s_tests_and_docs(tmp_path):
+    repo = init_repo(tmp_path / "r")
+    repo.commit("src", "Add parser", {"pkg/parse.py": [f"p{i} = {i}" for i in range(5)]}, author="alice", day=0)
+    repo.commit("tst", "Add tests", {"tests/test_parse.py": [f"assert p{i} == {i}" for i in range(5)]},
+                author="bob", day=1)
+    repo.commit("doc", "Add docs", {"docs/parse.rst": [f"p{i} is {i}" for i in range(5)]}, author="carol", day=2)
+    repo.commit("fix", "Fix p2", {"pkg/parse.py": [f"p{i} = {i}" if i != 2 else "p2 = 20" for i in range(5)],
+                                  "tests/test_parse.py": [f"assert p{i} == {i * (10 if i == 2 else 1)}"
+                                                          for i in range(5)],
+                                  "docs/parse.rst": [f"p{i} is {i * (10 if i == 2 else 1)}" for i in range(5)]},
+                author="dave", day=3)
+    source_only = mine(repo.path)
+    bug = source_only.changes.set_index("_id")["bug"]
+    assert bug[repo.hashes["src"]] == 1 and bug[repo.hashes["tst"]] == 0 and bug[repo.hashes["doc"]] == 0
+    assert source_only.stats.szz_files_not_source == 2 and source_only.stats.szz_files_blamed == 1
+    every = mine(repo.path, szz_source_only=False).changes.set_index("_id")["bug"]
+    assert [every[repo.hashes[k]] for k in ("src", "tst", "doc")] == [1, 1, 1]
+
+
+@pytest.mark.parametrize(("path", "blamed"), [
+    ("pkg/parse.py", True), ("src/main/java/Foo.java", True), ("lib/contest.py", True), ("latest/x.c", True),
+    ("Makefile", True), ("setup.cfg", True), ("tests/test_x.py", False), ("pkg/test/helpers.py", False),
+    ("test_x.py", False), ("x_test.go", False), ("web/x.test.js", False), ("src/FooTest.java", False),
+    ("docs/conf.py", False), ("README.md", False), ("CHANGELOG", False), ("changelogs/fragments/1.yml", False),
+    ("notes.txt", False), ("LICENSE", False), ("HISTORY.rst", False),
+])
+def test_szz_path_tells_source_from_tests_and_docs(path, blamed):
+    assert szz_path(path) is blamed
