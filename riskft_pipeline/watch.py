@@ -239,13 +239,22 @@ def mine_into_incoming(repo: Path, *, pattern: str, incoming: Path | None = None
 
 def _mine_locked(repo: Path, folder: Path, *, pattern: str, incoming: Path | None, maturity: float,
                  issues: IssueExport | None, progress) -> MineOutcome:
-    from riskft_pipeline.core.risk.mining import mine, read_mined_csv, write_changes_csv
+    from riskft_pipeline.core.risk.mining import SZZ_RULES, mine, read_mined_csv, write_changes_csv
 
     head = head_of(repo) or ""  # read again under the lock: the HEAD this mine starts from
     state_csv = folder / STATE_CSV
     previous = read_mined_csv(state_csv) if state_csv.is_file() else None
     issues_sha = issues.sha256 if issues else ""
-    relabel_all = previous is not None and read_state(repo).get("issues_sha256", "") != issues_sha
+    before = read_state(repo)
+    if previous is None:
+        relabel_why = ""
+    elif before.get("issues_sha256", "") != issues_sha:
+        relabel_why = "the issue export is not the previous mine's"
+    elif before.get("szz_rules", "v1") != SZZ_RULES:
+        relabel_why = f"the SZZ rules changed since the previous mine ({before.get('szz_rules', 'v1')} -> {SZZ_RULES})"
+    else:
+        relabel_why = ""
+    relabel_all = bool(relabel_why)
     result = mine(repo, maturity_days=maturity, tracker=issues.tracker if issues else None,
                   previous=None if relabel_all else previous, progress=progress or False)
     send, counts = rows_to_send(result.changes, previous)
@@ -261,11 +270,10 @@ def _mine_locked(repo: Path, folder: Path, *, pattern: str, incoming: Path | Non
     outcome = MineOutcome(repo=str(repo), head=head, rows=len(result.changes), **counts, sent=len(send),
                           incoming_file=target, state_file=str(state_csv), seconds=stats.elapsed_s,
                           commits_per_s=stats.commits_per_s,
-                          fallback=("the issue export is not the previous mine's" if relabel_all else
-                                    str((stats.incremental or {}).get("fallback", ""))),
+                          fallback=relabel_why or str((stats.incremental or {}).get("fallback", "")),
                           issues=issues.path if issues else "")
     write_json(folder / STATE_JSON, {"repo": str(repo), "head": head, "maturity_days": maturity,
-                                     "issues": outcome.issues, "issues_sha256": issues_sha,
+                                     "issues": outcome.issues, "issues_sha256": issues_sha, "szz_rules": SZZ_RULES,
                                      "mined_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                      "outcome": outcome.as_dict(), "mining": stats.as_dict()})
     return outcome

@@ -4,6 +4,7 @@ training data the retraining route reads (the history replaces its row). No trai
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from riskft_pipeline import incoming, watch
 from riskft_pipeline.core.risk.features import clean_changes, read_changes_csv
-from riskft_pipeline.core.risk.mining import mine, read_mined_csv
+from riskft_pipeline.core.risk.mining import SZZ_RULES, mine, read_mined_csv, write_changes_csv
 from riskft_pipeline.core.risk.tracker import read_issue_export
 from riskft_pipeline.core.tasks import RISK
 from riskft_pipeline.defs import automation
@@ -114,3 +115,27 @@ def test_a_change_sent_as_clean_is_relabelled_in_the_training_data_by_a_later_fi
     after = training_input(retrain2)
     assert (after["_id"] == c6).sum() == 1 and after.set_index("_id").loc[c6, "bug"] == 1
     assert len(after) == len(before) + 1 and after["_id"].is_unique
+
+
+def test_rows_labelled_under_older_szz_rules_are_mined_again_fully(home, tmp_path):
+    """A watched repository mined before SZZ left tests and docs out (rules v1, no ``szz_rules`` in its state): an
+    incremental mine would keep v1's labels next to v2's, so the watcher mines it fully and sends what changed."""
+    repo = build_sample_repo(tmp_path / "repo")
+    first = watch.mine_into_incoming(repo.path, pattern="changes*.csv", maturity=0)
+    folder = Path(first.state_file).parent
+    state = watch.read_state(repo.path)
+    assert state["szz_rules"] == SZZ_RULES and first.fallback == ""
+    del state["szz_rules"]  # as a v1 mine wrote it
+    (folder / watch.STATE_JSON).write_text(json.dumps(state), encoding="utf-8")
+    v1 = read_mined_csv(first.state_file)
+    wrongly = v1.index[v1["bug"] == 0][0]
+    v1.loc[wrongly, "bug"] = 1  # a label only v1 gave (say, a commit that wrote a test a fix later changed)
+    write_changes_csv(v1, first.state_file)
+
+    again = watch.mine_into_incoming(repo.path, pattern="changes*.csv", maturity=0)
+    assert again.fallback == f"the SZZ rules changed since the previous mine (v1 -> {SZZ_RULES})"
+    assert again.relabelled == 1 and again.sent == 1
+    assert read_mined_csv(again.incoming_file)["_id"].tolist() == [v1.loc[wrongly, "_id"]]
+    full = mine(repo.path, maturity_days=0).changes
+    assert read_mined_csv(again.state_file)["bug"].tolist() == full["bug"].tolist()
+    assert watch.mine_into_incoming(repo.path, pattern="changes*.csv", maturity=0).fallback == ""

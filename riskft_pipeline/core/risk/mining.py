@@ -265,6 +265,9 @@ imports, licence headers, mass reformatting): kept as a row, flagged, and (by de
 DEFAULT_GIANT_FILES = 100
 DEFAULT_GIANT_LINES = 10_000
 PROGRESS_EVERY_S = 1.0
+SZZ_RULES = "v2: source files only"
+"""The labelling rules' version, kept with a watched repository's rows: an incremental mine on rows labelled under
+other rules (v1 blamed tests and docs too) would mix the two, so the watcher mines such a repository fully again."""
 
 
 def is_giant(nf: int, churn: int, giant_files: int = DEFAULT_GIANT_FILES,
