@@ -1,19 +1,19 @@
 """SZZ with the ``git`` CLI: the lines a fix deletes or changes are blamed in its parent; the commits blamed
 introduced the bug.
 
-Same rules as the PyDriller miner had (so the labels agree): the fix's diff against its first parent (renames
-detected), per file that is not new, the deleted lines that are not blank or comment-only (a stripped line starting
-with ``#``, ``//``, ``/*``, ``*``, ``'''`` or ``\"\"\"``), blamed with ``git blame -w`` (whitespace ignored) at the
-parent, on the file's path there. Faster: one ``git diff-tree -U0`` per fix and one ``git blame --porcelain`` per
-file restricted to the deleted lines (``-L``), full hashes read from the porcelain output (no per-line commit
-lookup); and the fixes are blamed in a pool of worker threads, each driving its own git processes, so the blames
-use the second core while the walk goes on.
+Same rules as the PyDriller miner had (so the labels agree, with ``source_only`` off): the fix's diff against its
+first parent (renames detected), per file that is not new, the deleted lines that are not blank or comment-only (a
+stripped line starting with ``#``, ``//``, ``/*``, ``*``, ``'''`` or ``\"\"\"``), blamed with ``git blame -w``
+(whitespace ignored) at the parent, on the file's path there. Faster: one ``git diff-tree -U0`` per fix and one ``git
+blame --porcelain`` per file restricted to the deleted lines (``-L``), full hashes read from the porcelain output (no
+per-line commit lookup); and the fixes are blamed in a pool of worker threads, each driving its own git processes, so
+the blames use the second core while the walk goes on.
 
 Only source files are blamed (``source_only``, the default in :func:`~.mining.mine`): the lines a fix changes in
 its tests and documentation (``tests/``, ``test_*.py``, ``*_test.go``, ``docs/``, ``*.md``, ``*.rst``, changelogs;
 :func:`szz_path`) are not the bug, and blaming them labels the commits that wrote tests and docs bug-inducing. SZZ
 implementations restrict blame the same way (PySZZ parses only source-code extensions; the JIT data sets keep source
-files). It also spares ~20% of the blame time on a long history (ansible).
+files). It also spares 30% of the mining time on a long history (ansible: 1,006 s -> 707 s).
 
 ``ignore_revs`` (e.g. the giant commits: vendored imports, mass reformatting) are passed to ``git blame
 --ignore-rev``: blame looks through them to the commit that wrote the line before, the way modern SZZ variants
