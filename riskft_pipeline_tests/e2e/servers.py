@@ -97,3 +97,10 @@ def mlflow_ui_cmd(port: int) -> list[str]:
 def venv_bin(name: str) -> str:
     """The console script installed beside this interpreter (the project's virtual environment)."""
     return str(Path(sys.executable).parent / name)
+
+
+def skip_welcome_whenever_shown(page) -> None:
+    """Dagster's first-visit "Join the community" dialog can open at any moment of a slow page load (on a loaded
+    machine, after a check for it has given up) and its backdrop then swallows every click. Playwright runs this
+    handler before each action or assertion whenever the dialog's Skip button is visible, as a person would click it."""
+    page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())

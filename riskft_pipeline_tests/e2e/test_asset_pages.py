@@ -15,6 +15,7 @@ from riskft_pipeline_tests.e2e.servers import (
     needs_chromium,
     running,
     server_env,
+    skip_welcome_whenever_shown,
     venv_bin,
     wait_http,
 )
@@ -57,9 +58,9 @@ def test_asset_pages_show_plots_tables_and_links(e2e_home, session_home, browser
         wait_http(f"http://127.0.0.1:{mlflow_port}/health", 120, mlflow_server, mlflow_log)
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
         page.set_default_timeout(UI_TIMEOUT_MS)
+        skip_welcome_whenever_shown(page)
 
         page.goto(f"{base}/assets/ticket_eval_report")
-        _skip_welcome(page)
         expect(page.get_by_text("predictions_sample").first).to_be_visible()
         table = page.get_by_role("row").filter(has_text="predictions_sample").get_by_role("table").first
         expect(table.get_by_role("columnheader", name="predicted.category")).to_be_visible()
@@ -120,12 +121,3 @@ def _show_markdown(page, key: str, shot, at_least: int = 1) -> None:
     page.screenshot(path=shot)
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
-
-
-def _skip_welcome(page) -> None:
-    skip = page.get_by_role("button", name="Skip")
-    try:
-        skip.wait_for(timeout=5000)
-    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: no dialog this time
-        return
-    skip.click()

@@ -10,7 +10,14 @@ import dagster as dg
 import pytest
 
 from riskft_pipeline.home import init_home
-from riskft_pipeline_tests.e2e.servers import needs_chromium, running, server_env, venv_bin, wait_http
+from riskft_pipeline_tests.e2e.servers import (
+    needs_chromium,
+    running,
+    server_env,
+    skip_welcome_whenever_shown,
+    venv_bin,
+    wait_http,
+)
 from riskft_pipeline_tests.ops.helpers import free_port
 
 pytestmark = [needs_chromium, pytest.mark.slow]
@@ -18,16 +25,6 @@ pytestmark = [needs_chromium, pytest.mark.slow]
 ASSETS = ("raw_tickets", "clean_tickets", "ticket_splits", "ticket_adapter", "ticket_eval_report",
           "ticket_model_version", "raw_changes", "change_features", "risk_splits", "risk_model_version")
 UI_TIMEOUT_MS = 90_000
-
-
-def _dismiss_welcome(page) -> None:
-    """A first visit may greet with a 'Join the community' dialog; a person clicks Skip."""
-    skip = page.get_by_role("button", name="Skip")
-    try:
-        skip.wait_for(timeout=5000)
-    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: no dialog this time
-        return
-    skip.click()
 
 
 @pytest.mark.timeout(420)
@@ -43,9 +40,9 @@ def test_materialise_the_ticket_data_from_the_ui(e2e_home, browser, screenshots,
         wait_http(f"{base}/server_info", 120, server, log)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.set_default_timeout(UI_TIMEOUT_MS)
+        skip_welcome_whenever_shown(page)
 
         page.goto(f"{base}/assets")
-        _dismiss_welcome(page)
         for name in ASSETS:  # the catalog lists both chains, by name
             expect(page.locator(f'a[href="/assets/{name}"]').filter(has_text=name).first).to_be_visible()
 
@@ -54,7 +51,6 @@ def test_materialise_the_ticket_data_from_the_ui(e2e_home, browser, screenshots,
             expect(page.get_by_text(name, exact=True).first).to_be_visible()
 
         page.goto(f"{base}/locations/riskft_pipeline/jobs/ticket_data")
-        _dismiss_welcome(page)
         expect(page.get_by_text("raw_tickets", exact=True).first).to_be_visible()
         page.get_by_role("button", name="Materialize all").click()
         toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))
