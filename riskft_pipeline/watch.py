@@ -237,6 +237,16 @@ def mine_into_incoming(repo: Path, *, pattern: str, incoming: Path | None = None
                             progress=progress)
 
 
+def _why_mine_fully(state: dict, issues_sha: str, szz_rules: str) -> str:
+    """Why the earlier rows cannot be extended incrementally ("" when they can): they were labelled from another issue
+    export, or under other SZZ rules (a state without ``szz_rules`` predates them: v1)."""
+    if state.get("issues_sha256", "") != issues_sha:
+        return "the issue export is not the previous mine's"
+    if (before := state.get("szz_rules", "v1")) != szz_rules:
+        return f"the SZZ rules changed since the previous mine ({before} -> {szz_rules})"
+    return ""
+
+
 def _mine_locked(repo: Path, folder: Path, *, pattern: str, incoming: Path | None, maturity: float,
                  issues: IssueExport | None, progress) -> MineOutcome:
     from riskft_pipeline.core.risk.mining import SZZ_RULES, mine, read_mined_csv, write_changes_csv
@@ -245,18 +255,9 @@ def _mine_locked(repo: Path, folder: Path, *, pattern: str, incoming: Path | Non
     state_csv = folder / STATE_CSV
     previous = read_mined_csv(state_csv) if state_csv.is_file() else None
     issues_sha = issues.sha256 if issues else ""
-    before = read_state(repo)
-    if previous is None:
-        relabel_why = ""
-    elif before.get("issues_sha256", "") != issues_sha:
-        relabel_why = "the issue export is not the previous mine's"
-    elif before.get("szz_rules", "v1") != SZZ_RULES:
-        relabel_why = f"the SZZ rules changed since the previous mine ({before.get('szz_rules', 'v1')} -> {SZZ_RULES})"
-    else:
-        relabel_why = ""
-    relabel_all = bool(relabel_why)
+    relabel_why = _why_mine_fully(read_state(repo), issues_sha, SZZ_RULES) if previous is not None else ""
     result = mine(repo, maturity_days=maturity, tracker=issues.tracker if issues else None,
-                  previous=None if relabel_all else previous, progress=progress or False)
+                  previous=None if relabel_why else previous, progress=progress or False)
     send, counts = rows_to_send(result.changes, previous)
     target = ""
     if len(send):

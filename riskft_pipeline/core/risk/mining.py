@@ -402,31 +402,31 @@ def mine(
     ``szz_source_only``: SZZ blames only source files, not the tests and docs a fix changes
     (:func:`~riskft_pipeline.core.risk.szz.szz_path`); False blames every text file (as the PyDriller reference).
     """
+    repo = open_repository(repo_path)
+    graph = write_commit_graph(repo) if commit_graph else CommitGraph("off")  # once, also when a restart mines again
     try:
-        return _mine(repo_path, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
+        return _mine(repo, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
                      progress=progress, workers=workers, giant_files=giant_files, giant_lines=giant_lines,
                      szz_skip_giant=szz_skip_giant, maturity_days=maturity_days, tracker=tracker,
-                     szz_from_messages=szz_from_messages, previous=previous, commit_graph=commit_graph,
+                     szz_from_messages=szz_from_messages, previous=previous, graph=graph,
                      szz_source_only=szz_source_only)
     except _Restart as why:
-        result = _mine(repo_path, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
+        result = _mine(repo, fix_patterns=fix_patterns, incident_id_pattern=incident_id_pattern, since=since,
                        progress=progress, workers=workers, giant_files=giant_files, giant_lines=giant_lines,
                        szz_skip_giant=szz_skip_giant, maturity_days=maturity_days, tracker=tracker,
-                       szz_from_messages=szz_from_messages, previous=None, commit_graph=commit_graph,
+                       szz_from_messages=szz_from_messages, previous=None, graph=graph,
                        szz_source_only=szz_source_only)
         result.stats.incremental = {"previous_rows": len(previous) if previous is not None else 0,
                                     "fallback": str(why)}
         return result
 
 
-def _mine(repo_path: str | Path, *, fix_patterns: Sequence[str], incident_id_pattern: str | None,
+def _mine(repo: Path, *, fix_patterns: Sequence[str], incident_id_pattern: str | None,
           since: datetime | None, progress: bool | Callable[[MiningProgress], None], workers: int | None,
           giant_files: int, giant_lines: int, szz_skip_giant: bool, maturity_days: float | None,
           tracker: IssueTracker | None, szz_from_messages: bool | None,
-          previous: pd.DataFrame | None, commit_graph: bool, szz_source_only: bool) -> MiningResult:
+          previous: pd.DataFrame | None, graph: CommitGraph, szz_source_only: bool) -> MiningResult:
     t0 = time.perf_counter()
-    repo = open_repository(repo_path)
-    graph = write_commit_graph(repo) if commit_graph else CommitGraph("off")
     is_fix = fix_regex(fix_patterns, incident_id_pattern)
     from_messages = tracker is None if szz_from_messages is None else szz_from_messages
     start = _as_utc(since)
