@@ -2,7 +2,8 @@
 
 ``riskft enrich changes`` (and the ``enriched_changes`` asset) writes it beside the enriched CSV as
 ``<stem>.summary.md`` (:func:`summary_path`): how many changes fell in each review zone and tier (one cross table,
-with totals), the riskiest ``top_n`` changes with their percentile, zone, tier and justification (truncated), and how
+with totals; a warning when the zones hold far more or fewer changes than the validation period put there), the
+riskiest ``top_n`` changes with their percentile, zone, tier and justification (truncated), and how
 many rows were quarantined and why. The CSV stays the complete record; this is the page a person reads.
 
 Choices: "riskiest" is the order of ``risk_score`` (the shipped score the zones and tiers are cut from; ties keep the
@@ -24,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from riskft_pipeline.core.risk.prompts import TIERS
-from riskft_pipeline.core.risk.zones import REST, ZONE_SHARES, zone_name
+from riskft_pipeline.core.risk.zones import REST, ZONE_SHARES, zone_name, zone_shift
 
 DEFAULT_TOP_N = 10
 JUSTIFICATION_CHARS = 160
@@ -77,6 +78,9 @@ def batch_summary_markdown(rows: pd.DataFrame, *, quarantined: int = 0,
     lines += _counts_table(rows)
     if "risk_zone" in rows.columns:
         lines += ["", ZONES_NOTE]
+        shift = _shift_note(rows["risk_zone"])
+        if shift:
+            lines += ["", shift]
 
     top = _riskiest(rows, top_n)
     lines += ["", f"## The {len(top)} riskiest", ""]
@@ -84,6 +88,26 @@ def batch_summary_markdown(rows: pd.DataFrame, *, quarantined: int = 0,
     if "risk_percentile" in top.columns:
         lines += ["", "Percentile: riskier than that share of the validation period's changes."]
     return "\n".join(lines) + "\n"
+
+
+def _shift_note(zones: pd.Series) -> str | None:
+    """One warning when the batch's zone shares are far from what the validation period puts in them (beyond
+    chance: :func:`~riskft_pipeline.core.risk.zones.zone_shift`), saying which way."""
+    shifts = [s for s in zone_shift(zones.astype(str).tolist()) if s["shifted"]]
+    if not shifts:
+        return None
+    more = [s for s in shifts if s["observed"] > s["expected"]]
+    parts = ", ".join(f"{s['zone']} {100 * s['observed']:.0f}% (expected {100 * s['expected']:.0f}%)" for s in shifts)
+    if len(more) == len(shifts):
+        return (f"**More changes in the risk zones than the validation period put there**: {parts}. These changes "
+                "score higher than the ones the cut points were fitted on (larger or more spread-out changes, or "
+                "drift since training): the zones hold more work than planned; read the percentiles as relative to "
+                "the validation period, and consider retraining on recent history.")
+    if not more:
+        return (f"**Fewer changes in the risk zones than the validation period put there**: {parts}. These changes "
+                "score lower than the ones the cut points were fitted on (smaller changes, or drift since training).")
+    return (f"**Zone shares far from the validation period's**: {parts}. The scores of this batch are distributed "
+            "unlike the ones the cut points were fitted on.")
 
 
 def _distinct(rows: pd.DataFrame, column: str) -> list[str]:

@@ -100,3 +100,32 @@ def zone_capture(y: Sequence[int] | np.ndarray, scores: Sequence[float] | np.nda
             "precision": round(caught / k, 4) if k else None,
         }
     return out
+
+
+#: how far (in binomial standard errors) a batch's share in a zone may stray from the zone's share before the batch
+#: summary says so: ~99% of batches drawn like the validation period stay inside
+SHIFT_Z = 2.58
+SHIFT_MIN_ROWS = 20
+
+
+def zone_shift(zone_names: Sequence[str], shares: Sequence[float] = ZONE_SHARES, *, z: float = SHIFT_Z,
+               min_rows: int = SHIFT_MIN_ROWS) -> list[dict[str, Any]]:
+    """Per zone, the share of a batch's changes that fall in it (zones nest: ``top10`` counts ``top5`` too) against
+    the share the validation period puts there, and whether the difference is beyond chance.
+
+    A batch scored like the validation period puts about N% of its changes in ``topN``; far more means the new changes
+    score higher than the ones the cut points were fitted on (larger, more spread-out changes, or drift since
+    training), so the zones flag more than a reviewer planned for. ``shifted`` is set when the batch's share lies
+    outside ``share ± z·sqrt(share·(1-share)/n)`` (a normal approximation of the binomial; never for fewer than
+    ``min_rows`` changes, where chance alone moves the shares a lot)."""
+    names = [str(v) for v in zone_names]
+    n = len(names)
+    order = [zone_name(s) for s in sorted(shares)]
+    out = []
+    for i, share in enumerate(sorted(shares)):
+        inside = sum(1 for v in names if v in order[: i + 1])
+        observed = inside / n if n else 0.0
+        band = z * math.sqrt(share * (1.0 - share) / n) if n else math.inf
+        out.append({"zone": order[i], "expected": share, "observed": round(observed, 4), "changes": inside,
+                    "shifted": n >= min_rows and abs(observed - share) > band})
+    return out

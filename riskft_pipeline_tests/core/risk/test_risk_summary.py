@@ -84,3 +84,25 @@ def test_without_zones_or_justification_and_an_empty_batch():
 
 def test_summary_path_is_beside_the_enriched_csv():
     assert summary_path("/out/risk.enriched.csv") == Path("/out/risk.enriched.summary.md")
+
+
+def _batch_with_zones(counts: dict[str, int]) -> pd.DataFrame:
+    zones = [z for z, k in counts.items() for _ in range(k)]
+    n = len(zones)
+    return pd.DataFrame({"_id": [f"CHG{i:04d}" for i in range(n)], "risk_score": [1.0 - i / n for i in range(n)],
+                         "risk_zone": zones, "risk_tier": ["high"] * n})
+
+
+def test_the_summary_warns_when_the_zones_hold_far_more_or_fewer_changes_than_planned():
+    planned = batch_summary_markdown(_batch_with_zones({"top5": 10, "top10": 10, "top20": 20, "rest": 160}))
+    assert "validation period put there" not in planned
+
+    # the share of mined scrapy's test changes that its validation-period cut points put in each zone
+    drifted = batch_summary_markdown(_batch_with_zones({"top5": 246, "top10": 97, "top20": 192, "rest": 1317}))
+    warning = next(line for line in drifted.splitlines() if "validation period put there" in line)
+    assert warning.startswith("**More changes in the risk zones")
+    assert "top5 13% (expected 5%), top10 19% (expected 10%), top20 29% (expected 20%)" in warning
+
+    quiet = batch_summary_markdown(_batch_with_zones({"rest": 300}))
+    assert "**Fewer changes in the risk zones" in quiet and "top20 0% (expected 20%)" in quiet
+    assert "validation period put there" not in batch_summary_markdown(enriched()), "6 changes: no verdict"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from riskft_pipeline.core.risk.zones import REST, fit_zones, percentiles, zone_capture, zone_of
+from riskft_pipeline.core.risk.zones import REST, fit_zones, percentiles, zone_capture, zone_of, zone_shift
 
 
 def test_zone_cuts_hold_the_intended_share_of_validation_changes():
@@ -53,3 +53,31 @@ def test_bad_input_is_refused():
         fit_zones([1.0])
     with pytest.raises(ValueError):
         fit_zones([1.0, 2.0], shares=(0.0, 0.5))
+
+
+def _batch(top5: int, top10: int, top20: int, rest: int) -> list[str]:
+    return ["top5"] * top5 + ["top10"] * top10 + ["top20"] * top20 + ["rest"] * rest
+
+
+def test_zone_shift_counts_nested_zones_and_flags_only_what_chance_cannot_explain():
+    as_planned = {s["zone"]: s for s in zone_shift(_batch(5, 5, 10, 80))}
+    assert [as_planned[z]["observed"] for z in ("top5", "top10", "top20")] == [0.05, 0.10, 0.20], "zones nest"
+    assert as_planned["top10"]["changes"] == 10
+    assert not any(s["shifted"] for s in as_planned.values())
+
+    # mined scrapy's test period scored by the validation period's cut points: 13% / 18% / 29% of 1,852 changes
+    drifted = {s["zone"]: s for s in zone_shift(_batch(246, 97, 192, 1317))}
+    assert all(drifted[z]["shifted"] for z in ("top5", "top10", "top20"))
+    assert drifted["top5"]["observed"] == round(246 / 1852, 4)
+
+    # 7 of 100 in top5 is within chance of 5%; the same share of 2,000 is not
+    assert not zone_shift(_batch(7, 3, 10, 80))[0]["shifted"]
+    assert zone_shift(_batch(140, 60, 200, 1600))[0]["shifted"]
+
+
+def test_zone_shift_needs_enough_changes_and_sees_both_directions():
+    assert not any(s["shifted"] for s in zone_shift(_batch(10, 0, 0, 0))), "10 changes: chance alone"
+    assert all(s["shifted"] for s in zone_shift(_batch(20, 0, 0, 0))[:1])
+    none_flagged = {s["zone"]: s for s in zone_shift(_batch(0, 0, 0, 400))}
+    assert none_flagged["top20"]["shifted"] and none_flagged["top20"]["observed"] == 0.0
+    assert zone_shift([]) and not any(s["shifted"] for s in zone_shift([]))
