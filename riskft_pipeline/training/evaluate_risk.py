@@ -49,7 +49,7 @@ from riskft_pipeline.core.risk.justify import (
 )
 from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS
 from riskft_pipeline.core.risk.tiers import score_cuts, tiers_from_scores
-from riskft_pipeline.core.risk.zones import fit_zones, percentiles, zone_capture, zone_of
+from riskft_pipeline.core.risk.zones import fit_zones, percentiles, shift_of_counts, zone_capture, zone_of
 
 SHIPPED = "fused"  # adapter score and the logreg baseline, z-scored and weighted (stacking) on validation
 METHODS: tuple[str, ...] = ("model", SHIPPED, *BASELINES)
@@ -414,8 +414,17 @@ def _zones_line(report: dict) -> str:
         return ""
     parts = [f"{name} flagged {_fmt(c['flagged_share'])} of changes and caught {_fmt(c['recall'])} of the bug-inducing "
              f"ones (precision {_fmt(c['precision'])})" for name, c in capture.items()]
-    return ("Review zones (the riskiest 5/10/20% by the shipped score, cut on validation; columns `caught_topN` "
+    line = ("Review zones (the riskiest 5/10/20% by the shipped score, cut on validation; columns `caught_topN` "
             "give every method's share caught): " + "; ".join(parts) + ".")
+    shifted = [s for s in shift_of_counts({k: c["flagged"] for k, c in capture.items()}, report["n_test"])
+               if s["shifted"]]
+    if shifted:
+        more = [s["observed"] > s["expected"] for s in shifted]
+        way = "more" if all(more) else "fewer" if not any(more) else "a different share of"
+        line += (f" The test period put {way} changes in " + ", ".join(s["zone"] for s in shifted)
+                 + " than the validation period did (beyond chance): its changes score differently from the ones the "
+                 "cut points were fitted on, and new changes may too.")
+    return line
 
 
 def render_markdown(report: dict, images: Sequence[str]) -> str:

@@ -132,3 +132,18 @@ def test_capped_sample_keeps_both_outcomes():
         sample = _cap(rows, 6, seed)
         assert len(sample) == 6 and {r["label"] for r in sample} == {0, 1}
         assert [r["id"] for r in sample] == sorted((r["id"] for r in sample), key=int), "date order kept"
+
+
+def test_the_report_says_when_the_test_period_fills_the_zones_beyond_chance():
+    from riskft_pipeline.training.evaluate_risk import _zones_line
+
+    def report(flagged: dict[str, int], n: int) -> dict:
+        capture = {z: {"flagged": k, "flagged_share": k / n, "recall": 0.5, "precision": 0.5} for z, k in flagged.items()}
+        return {"n_test": n, "zones": {"test_capture": capture}}
+
+    # mined scrapy: the validation period's cut points put 13% / 19% / 29% of the 1,852 test changes in the zones
+    drifted = _zones_line(report({"top5": 246, "top10": 343, "top20": 535}, 1852))
+    assert "The test period put more changes in top5, top10, top20 than the validation period did" in drifted
+    planned = _zones_line(report({"top5": 95, "top10": 190, "top20": 372}, 1852))
+    assert planned.startswith("Review zones") and "The test period put" not in planned
+    assert "put fewer changes in top10, top20" in _zones_line(report({"top5": 80, "top10": 130, "top20": 290}, 1852))

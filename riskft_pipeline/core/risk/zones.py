@@ -119,13 +119,19 @@ def zone_shift(zone_names: Sequence[str], shares: Sequence[float] = ZONE_SHARES,
     outside ``share ± z·sqrt(share·(1-share)/n)`` (a normal approximation of the binomial; never for fewer than
     ``min_rows`` changes, where chance alone moves the shares a lot)."""
     names = [str(v) for v in zone_names]
-    n = len(names)
     order = [zone_name(s) for s in sorted(shares)]
+    inside = {name: sum(1 for v in names if v in order[: i + 1]) for i, name in enumerate(order)}
+    return shift_of_counts(inside, len(names), shares, z=z, min_rows=min_rows)
+
+
+def shift_of_counts(inside: Mapping[str, int], n: int, shares: Sequence[float] = ZONE_SHARES, *,
+                    z: float = SHIFT_Z, min_rows: int = SHIFT_MIN_ROWS) -> list[dict[str, Any]]:
+    """:func:`zone_shift` from counts: ``inside[zone]`` changes of ``n`` at or above the zone's cut (nested)."""
     out = []
-    for i, share in enumerate(sorted(shares)):
-        inside = sum(1 for v in names if v in order[: i + 1])
-        observed = inside / n if n else 0.0
+    for share in sorted(shares):
+        name = zone_name(share)
+        observed = inside.get(name, 0) / n if n else 0.0
         band = z * math.sqrt(share * (1.0 - share) / n) if n else math.inf
-        out.append({"zone": order[i], "expected": share, "observed": round(observed, 4), "changes": inside,
+        out.append({"zone": name, "expected": share, "observed": round(observed, 4), "changes": inside.get(name, 0),
                     "shifted": n >= min_rows and abs(observed - share) > band})
     return out

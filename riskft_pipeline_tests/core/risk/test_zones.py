@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from riskft_pipeline.core.risk.zones import REST, fit_zones, percentiles, zone_capture, zone_of, zone_shift
+from riskft_pipeline.core.risk.zones import (
+    REST,
+    fit_zones,
+    percentiles,
+    shift_of_counts,
+    zone_capture,
+    zone_of,
+    zone_shift,
+)
 
 
 def test_zone_cuts_hold_the_intended_share_of_validation_changes():
@@ -81,3 +89,8 @@ def test_zone_shift_needs_enough_changes_and_sees_both_directions():
     none_flagged = {s["zone"]: s for s in zone_shift(_batch(0, 0, 0, 400))}
     assert none_flagged["top20"]["shifted"] and none_flagged["top20"]["observed"] == 0.0
     assert zone_shift([]) and not any(s["shifted"] for s in zone_shift([]))
+
+
+def test_zone_shift_from_counts_is_the_same_verdict_as_from_names():
+    names = _batch(246, 97, 192, 1317)
+    assert zone_shift(names) == shift_of_counts({"top5": 246, "top10": 343, "top20": 535}, len(names))
