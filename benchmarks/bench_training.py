@@ -195,15 +195,30 @@ COMBINED = [
     ("project + bf16 autocast", {"bf16": True}),
     ("project + LoRA on the top 15 layers", {"top_layers": 15}),
     ("project + bf16 + top 15 layers", {"bf16": True, "top_layers": 15}),
+    ("project + padding-free rows (per-example SDPA)", {"padding_free": True}),
+    ("project + padding-free + top 15 layers", {"padding_free": True, "top_layers": 15}),
 ]
 
 
 NAIVE = "naive (full logits, SFTConfig defaults, pad to dataset's longest)"
 
 
-def measure(recipe, recipe_name: str, threads: int, with_levers: bool, combined: bool = False) -> dict:
-    """Naive and project runs (then, in full mode, each lever and both validation losses; with ``combined``, the
-    project recipe with each of :data:`COMBINED`'s settings) on the same examples."""
+def combined_runs(words: list[str] | None, mode: str) -> list[tuple[str, dict]]:
+    """The :data:`COMBINED` runs asked for: all in full mode or with a bare ``--combined``, else those whose name
+    contains one of ``words``."""
+    if words is None:
+        return COMBINED if mode == "full" else []
+    chosen = [(name, s) for name, s in COMBINED if not words or any(w in name for w in words)]
+    if not chosen:
+        raise SystemExit(f"--combined {' '.join(words)}: no combination matches; they are: "
+                         + "; ".join(name for name, _ in COMBINED))
+    return chosen
+
+
+def measure(recipe, recipe_name: str, threads: int, with_levers: bool,
+            combined: list[tuple[str, dict]] = ()) -> dict:
+    """Naive and project runs (then, in full mode, each lever and both validation losses; then the project recipe
+    with each of ``combined``'s settings, from :data:`COMBINED`) on the same examples."""
     steps = recipe.train.max_steps
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp_name:
@@ -216,11 +231,11 @@ def measure(recipe, recipe_name: str, threads: int, with_levers: bool, combined:
         say(f"project ({recipe_name}): {steps} steps")
         project = run_project(recipe, data_dir, tmp / "project", threads)
         runs = {NAIVE: naive, f"project ({recipe_name})": project}
-        for name, settings in COMBINED if combined else []:
+        for name, settings in combined:
             say(f"{name}: {steps} steps")
             lora = recipe.lora.model_copy(update={"top_layers": settings.get("top_layers")})
             variant = recipe.model_copy(update={"lora": lora, "train": recipe.train.model_copy(
-                update={"bf16": settings.get("bf16", False)})})
+                update={"bf16": settings.get("bf16", False), "padding_free": settings.get("padding_free", False)})})
             runs[name] = run_project(variant, data_dir, tmp / f"combined-{len(runs)}", threads)
         if with_levers:
             for name, settings in LEVERS:
@@ -400,8 +415,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: 30 60 120 240 in full mode, none otherwise)")
     parser.add_argument("--seq-curve", type=int, nargs="*", help="tokens per example for the sequence-length curve "
                         "(default: 128 256 512 1024 in full mode, 128 in smoke mode, none in quick mode)")
-    parser.add_argument("--combined", action="store_true", help="also run the default recipe with bf16 autocast, "
-                        "LoRA on the top 15 layers, and both (always in full mode)")
+    parser.add_argument("--combined", nargs="*", metavar="WORD", help="also run the default recipe with each "
+                        "combination of levers (bf16 autocast, LoRA on the top 15 layers, padding-free rows; always in "
+                        "full mode); with words, only the combinations whose name contains one of them")
     parser.add_argument("--quality", action="store_true", help="also train naive and project on the whole recipe "
                         "and score both on its test tickets (always in full mode)")
     args = parser.parse_args(argv)
@@ -413,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     t = recipe.train
     figures = {"threads": threads, "recipe": recipe_name, "steps": steps,
                "batch_size": t.per_device_batch_size * t.gradient_accumulation_steps,
-               **measure(recipe, recipe_name, threads, levers, args.combined or mode == "full")}
+               **measure(recipe, recipe_name, threads, levers, combined_runs(args.combined, mode))}
     if args.quality or mode == "full":
         figures["quality"] = quality(threads)
     sizes = CURVE[mode] if args.curve is None else args.curve

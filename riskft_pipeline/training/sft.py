@@ -172,7 +172,9 @@ def build_sft_config(recipe: Recipe, ckpt_dir: Path, progress: bool):
         save_total_limit=t.save_total_limit,
         logging_steps=t.logging_steps,
         logging_first_step=True,
-        include_num_input_tokens_seen="non_padding",
+        # padding-free rows hold no padding; counting "non_padding" there compares with the pad token, which is
+        # <|im_end|> for SmolLM2 and would drop every turn's end from the count
+        include_num_input_tokens_seen="all" if padding_free else "non_padding",
         disable_tqdm=not progress,
         report_to="none",
         eval_strategy="no",
@@ -181,6 +183,18 @@ def build_sft_config(recipe: Recipe, ckpt_dir: Path, progress: bool):
         ddp_backend="gloo" if not use_cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
         ddp_find_unused_parameters=False,
     )
+
+
+def use_varlen_attention(model, t) -> bool:
+    """Padding-free rows on the CPU attend per example (:mod:`~riskft_pipeline.training.varlen`) instead of through
+    sdpa's dense block-diagonal mask; True when switched. CUDA keeps the recipe's attention (not measured there)."""
+    if not (t.padding_free or t.packing) or model.device.type != "cpu" \
+            or model.config._attn_implementation != "sdpa":
+        return False
+    from riskft_pipeline.training import varlen
+
+    model.set_attn_implementation(varlen.register())
+    return True
 
 
 def _lora_config(recipe: Recipe, model):
@@ -283,6 +297,7 @@ def train(recipe: Recipe, data_dir: Path, out_dir: Path, *, callbacks: Sequence[
     train_file = data_dir / "train.jsonl"
     rows = training_rows(recipe, train_file)
     model, tokenizer, identity = load_base(recipe.base_model, for_training=True)
+    use_varlen_attention(model, t)
     if recipe.base_model.load_in_4bit:
         from peft import prepare_model_for_kbit_training
 
