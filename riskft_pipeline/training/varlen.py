@@ -14,6 +14,8 @@ Measured against the padded batches of the CPU recipes in ``benchmarks/bench_tra
 
 from __future__ import annotations
 
+import itertools
+
 #: the attention implementation's registered name (``model.set_attn_implementation(NAME)``)
 NAME = "sdpa_varlen"
 
@@ -41,5 +43,5 @@ def varlen_sdpa_forward(module, query, key, value, attention_mask, cu_seq_lens_q
     bounds = cu_seq_lens_q.tolist()
     parts = [sdpa_attention_forward(module, query[:, :, s:e], key[:, :, s:e], value[:, :, s:e], None,
                                     is_causal=True, **kwargs)[0]
-             for s, e in zip(bounds[:-1], bounds[1:]) if e > s]
+             for s, e in itertools.pairwise(bounds) if e > s]
     return torch.cat(parts, dim=1), None

@@ -8,8 +8,8 @@ import os
 import subprocess
 import sys
 
-import benchlib  # on sys.path via this folder's conftest
 import bench_training
+import benchlib  # on sys.path via this folder's conftest
 import pytest
 
 BENCH_DIR = benchlib.BENCH_DIR
