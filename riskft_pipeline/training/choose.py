@@ -11,7 +11,6 @@ field's distribution. Scoring runs in the model's dtype (fp32 on the CPU recipes
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -74,8 +73,8 @@ class _PrefixCache:
         keep = min(_common_len(self.ids, ids), len(ids) - 1)
         if self.cache is None or keep == 0:
             self.cache, keep = DynamicCache(), 0
-        elif keep < len(self.ids):
-            self.cache.crop(keep)
+        elif keep < self.cache.get_seq_length():
+            self.cache.crop(keep - self.cache.get_seq_length())  # transformers 5: crop(-n) drops the last n tokens
         if keep < len(ids) or self.last_logits is None:
             new = torch.tensor([list(ids[keep:])], dtype=torch.long, device=self.model.device)
             out = self.model(input_ids=new, cache=self.cache, use_cache=True, logits_to_keep=1)  # fills the cache
@@ -108,29 +107,37 @@ def candidate_scores(model, tokenizer, prefix_cache: _PrefixCache, prefix: str, 
 
 def _continuation_logprobs(model, tokenizer, prefix_cache: _PrefixCache, suffixes: list[list[int]], shared: int
                            ) -> np.ndarray:
-    """Σ log p of each suffix's tokens after its first (the first is scored from the shared logits)."""
+    """Σ log p of each suffix's tokens after its first (the first is scored from the shared logits).
+
+    Every candidate's tokens (but its last: nothing after it is scored) go into ONE row after the shared prefix's
+    cache, without padding: each attends to the whole prefix and to its own earlier tokens only (a block-causal 4-D
+    mask), with the positions it would have alone. The cache is not copied per candidate, and is cropped back to the
+    prefix afterwards."""
     import torch
 
     scores = np.zeros(len(suffixes), dtype=np.float64)
-    width = max((len(s) for s in suffixes), default=1)
-    if width == 1:
+    fed = [s[:-1] for s in suffixes]  # position j of a candidate predicts its token j + 1
+    total = sum(len(f) for f in fed)
+    if total == 0:
         return scores
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    n = len(suffixes)
-    ids = torch.full((n, width), pad, dtype=torch.long)
-    mask = torch.zeros((n, shared + width), dtype=torch.long)
-    mask[:, :shared] = 1
-    for row, s in enumerate(suffixes):
-        ids[row, : len(s)] = torch.tensor(s, dtype=torch.long)
-        mask[row, shared: shared + len(s)] = 1
-    cache = copy.deepcopy(prefix_cache.cache)
-    cache.batch_repeat_interleave(n)
-    out = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), cache=cache, use_cache=True)
-    logp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)  # position j predicts suffix token j+1
-    for row, s in enumerate(suffixes):
-        if len(s) > 1:
-            nxt = torch.tensor(s[1:], dtype=torch.long, device=logp.device)
-            scores[row] += float(logp[row, : len(s) - 1].gather(-1, nxt[:, None]).sum())
+    owner = torch.repeat_interleave(torch.arange(len(fed)), torch.tensor([len(f) for f in fed]))
+    step = torch.cat([torch.arange(len(f)) for f in fed])
+    mask = torch.ones((1, 1, total, shared + total), dtype=torch.bool)
+    mask[0, 0, :, shared:] = (owner[:, None] == owner[None, :]) & (step[:, None] >= step[None, :])
+    ids = torch.tensor([[t for f in fed for t in f]], dtype=torch.long)
+    cache = prefix_cache.cache
+    before = cache.get_seq_length()
+    assert before == shared, f"the prefix cache holds {before} tokens, expected {shared}"
+    try:
+        out = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
+                    position_ids=(shared + step)[None].to(model.device), cache=cache, use_cache=True)
+    finally:
+        if cache.get_seq_length() > before:
+            cache.crop(before - cache.get_seq_length())
+    logp = torch.log_softmax(out.logits[0].float(), dim=-1)
+    target = torch.tensor([t for s in suffixes for t in s[1:]], dtype=torch.long, device=logp.device)
+    picked = logp.gather(-1, target[:, None])[:, 0].double().cpu()
+    scores += np.bincount(owner.numpy(), weights=picked.numpy(), minlength=len(suffixes))
     return scores
 
 

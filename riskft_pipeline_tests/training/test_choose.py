@@ -59,6 +59,11 @@ def test_cached_batched_scores_equal_full_forward_passes(base):
             cache.advance(tokenizer(prompt, add_special_tokens=False)["input_ids"])
             fast = candidate_logprobs(model, tokenizer, cache, prefix, conts)
         np.testing.assert_allclose(fast, _brute_force(model, tokenizer, prefix, conts), atol=2e-3)
+        assert cache.cache.get_seq_length() == len(cache.ids), "the candidates' tokens are cropped off again"
+        with torch.inference_mode():  # a cache holding a LONGER prefix is cropped back, not rebuilt or reused whole
+            cache.advance(tokenizer(prefix + conts[-1], add_special_tokens=False)["input_ids"])
+            again = candidate_logprobs(model, tokenizer, cache, prefix, conts)
+        np.testing.assert_allclose(again, fast, atol=1e-4)
 
 
 def test_choose_answers_assembles_valid_answers_from_training_labels(base):
