@@ -21,6 +21,7 @@ SCRIPTS = (  # cheapest first; training and make run last
     ("orchestration", "bench_orchestration.py", []),
     ("risk scoring", "bench_risk_scoring.py", ["threads"]),
     ("generation", "bench_generation.py", ["threads"]),
+    ("label scoring", "bench_label_scoring.py", ["threads"]),
     ("training (CPU)", "bench_training.py", ["threads"]),
     ("training (GPU; CPU dry run without one)", "bench_gpu_training.py", ["threads"]),
     ("end to end", "bench_end_to_end.py", ["threads"]),

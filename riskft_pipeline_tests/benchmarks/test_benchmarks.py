@@ -20,6 +20,7 @@ DATA_SCRIPTS = [("bench_prep.py", "prep", []), ("bench_orchestration.py", "orche
 MODEL_SCRIPTS = [
     ("bench_generation.py", "generation", ["--threads", "1"]),
     ("bench_risk_scoring.py", "risk_scoring", ["--threads", "1"]),
+    ("bench_label_scoring.py", "label_scoring", ["--threads", "1"]),
     ("bench_training.py", "training", ["--threads", "1", "--combined"]),
     ("bench_gpu_training.py", "gpu_training", ["--device", "cpu", "--threads", "1"]),
     ("bench_end_to_end.py", "end_to_end", ["--threads", "1"]),
@@ -63,6 +64,9 @@ def test_model_benchmark_smoke(script, record, extra, bench_out):
     if record == "generation":
         rows = entry["figures"]["rows"]
         assert all(r[-1] == f"{entry['figures']['n_prompts']}/{entry['figures']['n_prompts']}" for r in rows[1:])
+    if record == "label_scoring":  # packing the candidates must not change what is chosen
+        figures = entry["figures"]
+        assert figures["same_answers"] == figures["n"] and figures["max_logprob_diff"] < 1e-3
     if record == "end_to_end":
         assert all(r["success"] for r in entry["figures"]["results"].values())
     if record == "training":  # the curves: one point each in smoke mode, trained as the pipeline trains
