@@ -33,12 +33,42 @@ SINGLE_SAMPLE = 16  # changes generated one at a time in full mode (context row;
 SMOKE_MAX_NEW = 12  # the smoke run checks the script, not the figure: a short answer is enough
 
 
-def score(model, tokenizer, prompts, batch_size: int):
+def score(model, tokenizer, prompts, batch_size: int, share_prefix: bool = True):
     from riskft_pipeline.core.risk.prompts import ANSWER_PREFIX, TIERS
     from riskft_pipeline.training.infer import choice_probabilities
 
     return choice_probabilities(model, tokenizer, prompts, choices=TIERS, answer_prefix=ANSWER_PREFIX,
-                                batch_size=batch_size)
+                                batch_size=batch_size, share_prefix=share_prefix)
+
+
+def metrics_only(prompts):
+    """The same prompts with the metrics line only (no commit message or diff), as for a k-feature table."""
+    return [[{**m, "content": m["content"].split("\n")[0]} if m["role"] == "user" else m for m in p]
+            for p in prompts]
+
+
+def shared_prefix_rows(model, tokenizer, prompts, batch_size: int) -> tuple[list[list], dict]:
+    """The forward pass with the shared prefix run once vs every prompt run whole, alternating (2 rounds each),
+    on the prompts as they are and on their metrics line alone; the probabilities must agree."""
+    import numpy as np
+
+    rows, figures = [], {}
+    for name, ps in (("metrics + text", prompts), ("metrics only", metrics_only(prompts))):
+        times = {True: [], False: []}
+        probs = {}
+        for _ in range(2):
+            for share in (True, False):
+                with Timer() as t:
+                    probs[share] = score(model, tokenizer, ps, batch_size, share_prefix=share)
+                times[share].append(t.s)
+        diff = float(np.abs(probs[True] - probs[False]).max())
+        if diff > 1e-4:
+            raise SystemExit(f"shared-prefix scoring differs from whole prompts by {diff:.2g} ({name})")
+        best = {k: min(v) for k, v in times.items()}
+        rows.append([f"forward pass, {name}: shared prefix once / prompts whole", best[True], best[False],
+                     f"{best[False] / best[True]:.2f}x (max prob diff {diff:.1e})"])
+        figures[name] = {"shared_prefix_s": times[True], "whole_s": times[False], "max_prob_diff": diff}
+    return rows, figures
 
 
 def generate_and_parse(model, tokenizer, prompts, batch_size: int, max_new_tokens: int) -> list[str | None]:
@@ -129,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{cmp['max_abs_prob_diff']:.3f}, top tier flipped for {cmp['top_tier_flips']}/{n}, "
               f"AUC {cmp['auc_fp32']:.3f} (fp32) vs {cmp['auc_bf16']:.3f} (bf16), bf16 pass {cmp['bf16_s']:.1f} s "
               f"(untrained base: numerical effect only)")
+    say("shared prompt prefix once vs prompts whole")
+    prefix_rows, figures["shared_prefix"] = shared_prefix_rows(model, tokenizer, prompts, batch_size)
+    print("\nThe prompts' shared prefix (system prompt, chat markup) run once per call, each batch continuing from "
+          "its cache, vs every prompt run whole (best of 2, alternating):\n")
+    print(benchlib.table(["path", "shared prefix s", "whole s", "speed-up"], prefix_rows))
     ratio = Ratio(t2.s / t1.s, "changes/s, one forward pass vs generate + parse", TARGET)
     benchlib.finish(NAME, mode, ctx, figures, ratio)
     return 0

@@ -25,7 +25,7 @@ from riskft_pipeline.core.tickets.choices import (
 )
 from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FREE_TEXT_FIELDS
 from riskft_pipeline.training.chat import encode, prompt_text
-from riskft_pipeline.training.infer import healed_prefix
+from riskft_pipeline.training.infer import common_len, healed_prefix, shared_prefix_len
 
 
 @dataclass
@@ -48,14 +48,6 @@ class ChosenAnswer:
         return _softmax(self.logprobs[field] / self.n_tokens[field] ** length_power)
 
 
-def _common_len(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    k = 0
-    while k < n and a[k] == b[k]:
-        k += 1
-    return k
-
-
 class _PrefixCache:
     """The KV cache of the longest prefix run so far for one ticket, extended (or cropped back) on demand."""
 
@@ -70,7 +62,7 @@ class _PrefixCache:
         import torch
         from transformers import DynamicCache
 
-        keep = min(_common_len(self.ids, ids), len(ids) - 1)
+        keep = min(common_len(self.ids, ids), len(ids) - 1)
         if self.cache is None or keep == 0:
             self.cache, keep = DynamicCache(), 0
         elif keep < self.cache.get_seq_length():
@@ -98,7 +90,7 @@ def candidate_scores(model, tokenizer, prefix_cache: _PrefixCache, prefix: str, 
     import torch
 
     full = [encode(tokenizer, prefix + c) for c in continuations]
-    shared = min(min(_common_len(full[0], f) for f in full), min(len(f) for f in full) - 1)
+    shared = shared_prefix_len(full)
     first = torch.log_softmax(prefix_cache.advance(full[0][:shared]), dim=-1)
     scores = np.array([float(first[f[shared]]) for f in full], dtype=np.float64)
     scores += _continuation_logprobs(model, tokenizer, prefix_cache, [f[shared:] for f in full], shared)

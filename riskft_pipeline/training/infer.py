@@ -256,13 +256,40 @@ def choice_first_tokens(tokenizer, context: str, choices: Sequence[str]) -> list
     return firsts
 
 
+def common_len(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    n = min(len(a), len(b))
+    k = 0
+    while k < n and a[k] == b[k]:
+        k += 1
+    return k
+
+
+def shared_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Tokens every sequence starts with, leaving each at least one token of its own (0 for no sequences)."""
+    if not seqs:
+        return 0
+    shared = min(len(s) for s in seqs) - 1
+    for s in seqs[1:]:
+        shared = min(shared, common_len(seqs[0], s))
+    return max(shared, 0)
+
+
+#: Below this many shared tokens, running the prefix once is not worth a cache copy per batch.
+MIN_SHARED_PREFIX = 4
+
+
 def choice_probabilities(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                          choices: Sequence[str] = ("low", "medium", "high"), *, answer_prefix: str = '{"risk": "',
-                         batch_size: int = 32, progress: bool = False,
+                         batch_size: int = 32, progress: bool = False, share_prefix: bool = True,
                          on_progress: OnProgress | None = None) -> np.ndarray:
     """``(n, len(choices))`` probabilities of each choice as the answer, from ONE forward pass per batch: the prompt
     plus ``answer_prefix``, softmax (fp32) at the last position over the first token of each choice, renormalised
-    over the choices. Rows sum to 1. ``on_progress(done, total)``: as in :func:`generate_from_ids`."""
+    over the choices. Rows sum to 1. ``on_progress(done, total)``: as in :func:`generate_from_ids`.
+
+    ``share_prefix``: the tokens every prompt starts with (system prompt, chat markup: about a quarter of a
+    metrics-only change prompt) run once; each batch continues from a copy of their KV cache with only its own
+    tokens, left-padded after the prefix. Same probabilities as running every prompt whole (tested)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -271,14 +298,36 @@ def choice_probabilities(model, tokenizer, messages_list: Sequence[Sequence[dict
         return np.zeros((0, len(choices)))
     token_ids = torch.tensor(choice_first_tokens(tokenizer, texts[0], choices))
     seqs = [encode(tokenizer, t) for t in texts]
+    shared = shared_prefix_len(seqs) if share_prefix else 0
+    prefix_cache = _prefix_cache(model, seqs[0][:shared]) if shared >= MIN_SHARED_PREFIX else None
+    if prefix_cache is None:
+        shared = 0
     out = np.zeros((len(seqs), len(choices)), dtype=np.float64)
     done = _Done(on_progress, len(seqs))
     with torch.inference_mode():
         for batch in tqdm(_batches([len(s) for s in seqs], batch_size), desc="score", disable=not progress):
-            ids, mask = _left_pad([seqs[i] for i in batch], tokenizer.pad_token_id, model.device)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1).logits
+            ids, mask = _left_pad([seqs[i][shared:] for i in batch], tokenizer.pad_token_id, model.device)
+            positions = shared + (mask.cumsum(-1) - 1).clamp(min=0)
+            kwargs = {}
+            if prefix_cache is not None:
+                kwargs["cache"] = copy.deepcopy(prefix_cache)
+                kwargs["cache"].batch_repeat_interleave(len(batch))
+                mask = torch.cat([mask.new_ones((len(batch), shared)), mask], dim=1)
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1,
+                           **kwargs).logits
             picked = torch.softmax(logits[:, -1, :].float(), dim=-1)[:, token_ids.to(logits.device)]
             out[batch] = (picked / picked.sum(-1, keepdim=True)).double().cpu().numpy()
             done.add(len(batch))
     return out
+
+
+def _prefix_cache(model, prefix: Sequence[int]):
+    """The KV cache of ``prefix`` (batch of one), or None when the model does not return a croppable cache."""
+    import torch
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    with torch.inference_mode():
+        model(input_ids=torch.tensor([list(prefix)], dtype=torch.long, device=model.device), cache=cache,
+              use_cache=True, logits_to_keep=1)
+    return cache if cache.get_seq_length() == len(prefix) else None

@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 
 from riskft_pipeline.core.errors import InputError
+from riskft_pipeline.training.chat import encode, prompt_text
 from riskft_pipeline.training.infer import (
+    MIN_SHARED_PREFIX,
     choice_first_tokens,
     choice_probabilities,
     generate,
     generate_with_scores,
     load_for_inference,
+    shared_prefix_len,
 )
 from riskft_pipeline.training.sft import ADAPTER_META
 
@@ -64,6 +67,26 @@ def test_choice_probabilities_rows_sum_to_one(tuned):
     one = np.vstack([choice_probabilities(model, tokenizer, [p], choices=("Incident", "Request"),
                                           answer_prefix='{"type":"', batch_size=1) for p in _prompts(5)])
     np.testing.assert_allclose(probs, one, atol=1e-4)
+
+
+def test_shared_prefix_scoring_equals_whole_prompts(tuned):
+    """The prefix every prompt shares runs once; each batch continues from a copy of its cache."""
+    model, tokenizer = tuned
+    prompts = _prompts(5)
+    kw = {"choices": ("Incident", "Request"), "answer_prefix": '{"type":"', "batch_size": 2}
+    shared = choice_probabilities(model, tokenizer, prompts, share_prefix=True, **kw)
+    whole = choice_probabilities(model, tokenizer, prompts, share_prefix=False, **kw)
+    np.testing.assert_allclose(shared, whole, atol=1e-5)
+    seqs = [encode(tokenizer, prompt_text(tokenizer, p)) for p in prompts]
+    assert shared_prefix_len(seqs) >= MIN_SHARED_PREFIX  # the cached path really ran
+
+
+def test_shared_prefix_len_leaves_each_sequence_a_token():
+    assert shared_prefix_len([]) == 0
+    assert shared_prefix_len([[1, 2, 3]]) == 2
+    assert shared_prefix_len([[1, 2, 3, 4], [1, 2, 3]]) == 2
+    assert shared_prefix_len([[1, 2, 5], [1, 2, 3, 4], [1, 9]]) == 1
+    assert shared_prefix_len([[7], [7]]) == 0
 
 
 def test_risk_tiers_have_distinct_first_tokens(tokenizer):
