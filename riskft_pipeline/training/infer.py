@@ -322,7 +322,8 @@ def choice_probabilities(model, tokenizer, messages_list: Sequence[Sequence[dict
 
 
 def _prefix_cache(model, prefix: Sequence[int]):
-    """The KV cache of ``prefix`` (batch of one), or None when the model does not return a croppable cache."""
+    """The KV cache of ``prefix`` (batch of one), or None when the model did not fill it (then every prompt runs
+    whole)."""
     import torch
     from transformers import DynamicCache
 
