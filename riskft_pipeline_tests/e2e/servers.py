@@ -5,6 +5,7 @@ never a downloaded one)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -99,8 +100,14 @@ def venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def skip_welcome_whenever_shown(page) -> None:
-    """Dagster's first-visit "Join the community" dialog can open at any moment of a slow page load (on a loaded
-    machine, after a check for it has given up) and its backdrop then swallows every click. Playwright runs this
-    handler before each action or assertion whenever the dialog's Skip button is visible, as a person would click it."""
+def skip_welcome(page, base: str) -> None:
+    """Keep Dagster's first-visit "Join the community" dialog out of the way. Its Skip button sends the ``setNuxSeen``
+    GraphQL mutation; sending it first means the dialog never opens (a dialog that opened over another one took the
+    Escape meant for that one: a CI failure). Should it open anyway, Playwright runs the handler before each action or
+    assertion whenever the Skip button is visible, and clicks it as a person would."""
+    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": "mutation { setNuxSeen }"}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())
+    assert answer.get("data", {}).get("setNuxSeen") is True, answer
     page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())

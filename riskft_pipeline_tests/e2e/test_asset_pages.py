@@ -15,7 +15,7 @@ from riskft_pipeline_tests.e2e.servers import (
     needs_chromium,
     running,
     server_env,
-    skip_welcome_whenever_shown,
+    skip_welcome,
     venv_bin,
     wait_http,
 )
@@ -58,7 +58,7 @@ def test_asset_pages_show_plots_tables_and_links(e2e_home, session_home, browser
         wait_http(f"http://127.0.0.1:{mlflow_port}/health", 120, mlflow_server, mlflow_log)
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
         page.set_default_timeout(UI_TIMEOUT_MS)
-        skip_welcome_whenever_shown(page)
+        skip_welcome(page, base)
 
         page.goto(f"{base}/assets/ticket_eval_report")
         expect(page.get_by_text("predictions_sample").first).to_be_visible()

@@ -14,7 +14,7 @@ from riskft_pipeline_tests.e2e.servers import (
     needs_chromium,
     running,
     server_env,
-    skip_welcome_whenever_shown,
+    skip_welcome,
     venv_bin,
     wait_http,
 )
@@ -40,7 +40,7 @@ def test_materialise_the_ticket_data_from_the_ui(e2e_home, browser, screenshots,
         wait_http(f"{base}/server_info", 120, server, log)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.set_default_timeout(UI_TIMEOUT_MS)
-        skip_welcome_whenever_shown(page)
+        skip_welcome(page, base)
 
         page.goto(f"{base}/assets")
         for name in ASSETS:  # the catalog lists both chains, by name
