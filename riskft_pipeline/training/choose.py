@@ -1,9 +1,10 @@
 """Label scoring: the adapter *chooses* each categorical ticket field among the training labels, then generates
 the free-text fields; the answer JSON is assembled by code (:mod:`riskft_pipeline.core.tickets.choices`).
 
-For one ticket, the prompt is run once and its KV cache kept; each field only extends it by the few tokens of the
-answer so far. The candidates of a field are scored together in one batched forward pass over the shared cache
-(each candidate's tokens only): its sequence log-probability ``Σ log p(token | prompt, answer so far, earlier
+One KV cache serves every ticket: cropped back to the tokens a prompt shares with the previous one (system prompt,
+chat markup, run once), extended by the rest of the prompt, then kept; each field only extends it by the few tokens
+of the answer so far. The candidates of a field are scored together in one batched forward pass over the shared
+cache (each candidate's tokens only): its sequence log-probability ``Σ log p(token | prompt, answer so far, earlier
 tokens)``, candidates tokenised *with* the prefix, exactly as in training (a BPE merge across the boundary is handled
 by sharing only the tokens every candidate has in common). A softmax over the candidates' log-probabilities is the
 field's distribution. Scoring runs in the model's dtype (fp32 on the CPU recipes).
@@ -49,7 +50,8 @@ class ChosenAnswer:
 
 
 class _PrefixCache:
-    """The KV cache of the longest prefix run so far for one ticket, extended (or cropped back) on demand."""
+    """The KV cache of the longest prefix run so far, extended (or cropped back to the tokens in common) on demand.
+    Kept from one ticket to the next, it runs the tokens their prompts start with only once."""
 
     def __init__(self, model):
         self.model = model
@@ -140,12 +142,18 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                    labels: Mapping[str, Sequence[str | None]], *, batch_size: int = 16, max_new_tokens: int = 48,
-                   progress: Callable[[int, int], None] | None = None) -> tuple[list[ChosenAnswer], dict]:
+                   progress: Callable[[int, int], None] | None = None, free_text: bool = True,
+                   share_prefix: bool = True) -> tuple[list[ChosenAnswer], dict]:
     """Choose the categorical fields (``labels``: the candidates per field, from training) and generate the free-text
     ones for every conversation; returns the answers in input order and timings. Each field is chosen (and later
     fields conditioned) by plain sequence probability; the raw log-probabilities and token counts are kept, so a
     length-normalised distribution can be read per field (:meth:`ChosenAnswer.distribution`). ``progress(done,
-    total)``: conversations chosen so far, 0 first."""
+    total)``: conversations chosen so far, 0 first.
+
+    ``free_text=False``: the categorical fields only (free-text fields ``None``, nothing generated), for a split whose
+    free text nobody reads (validation: it chooses fusion weights and thresholds of the categorical fields).
+    ``share_prefix``: one cache for every ticket, cropped back to the tokens a prompt has in common with the previous
+    one (system prompt, chat markup), so those run once. Same scores as running each prompt whole (tested)."""
     import torch
 
     from riskft_pipeline.training.infer import generate_from_ids
@@ -154,10 +162,12 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
     chosen_all, dists_all, prefixes = [], [], []
     if progress is not None:
         progress(0, len(messages_list))  # the start, so a receiver can tell the rate
+    prompts = [prompt_text(tokenizer, m) for m in messages_list]
     with torch.inference_mode():
-        for k, messages in enumerate(messages_list):
-            prompt = prompt_text(tokenizer, messages)
-            cache = _PrefixCache(model)
+        cache = _PrefixCache(model)
+        for k, prompt in enumerate(prompts):
+            if k and not share_prefix:
+                cache = _PrefixCache(model)
             chosen: dict = {}
             dists, raw, counts = {}, {}, {}
             for f in CATEGORICAL_FIELDS:
@@ -172,19 +182,20 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                 chosen[f] = cands[int(np.argmax(dists[f]))] if cands else None
             chosen_all.append(chosen)
             dists_all.append((dists, raw, counts))
-            prefixes.append(healed_prefix(tokenizer, prompt, answer_prefix(chosen, FREE_TEXT_FIELDS[0])))
+            prefixes.append(healed_prefix(tokenizer, prompt, answer_prefix(chosen, FREE_TEXT_FIELDS[0]))
+                            if free_text else ([], ""))
             if progress is not None:
                 progress(k + 1, len(messages_list))
     t1 = time.perf_counter()
     gens = generate_from_ids(model, tokenizer, [ids for ids, _ in prefixes], batch_size=batch_size,
-                             max_new_tokens=max_new_tokens, progress=False)
+                             max_new_tokens=max_new_tokens, progress=False) if free_text else [None] * len(prefixes)
     t2 = time.perf_counter()
     out = []
     for chosen, (dists, raw, counts), (_, answer_so_far), gen in zip(chosen_all, dists_all, prefixes, gens):
-        free = parse_free_text(answer_so_far, gen.text)
-        out.append(ChosenAnswer(answer=assemble(chosen, free), distributions=dists, free_text_raw=gen.text,
-                                free_text_parsed=free is not None,
-                                free_text_conf=float(np.prod(gen.token_probs)) if gen.token_probs else None,
+        free = parse_free_text(answer_so_far, gen.text) if gen is not None else None
+        out.append(ChosenAnswer(answer=assemble(chosen, free), distributions=dists,
+                                free_text_raw=gen.text if gen is not None else "", free_text_parsed=free is not None,
+                                free_text_conf=float(np.prod(gen.token_probs)) if gen and gen.token_probs else None,
                                 logprobs=raw, n_tokens=counts))
     n = max(len(messages_list), 1)
     return out, {"choose_s": round(t1 - t0, 2), "generate_free_text_s": round(t2 - t1, 2),

@@ -216,18 +216,19 @@ def hinted_prompts(train: list[dict], prompts: dict[str, list], k: int) -> dict[
 
 def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: EvalConfig,
                progress: ProgressFn | None) -> tuple[list, list, dict]:
-    """Load the adapter, choose/generate answers for the test and validation prompts (stages ``score test``,
-    ``score val`` of ``progress``), free the model."""
+    """Load the adapter, choose/generate answers for the test prompts and choose the validation ones' categorical
+    fields (stages ``score test``, ``score val`` of ``progress``), free the model."""
     from riskft_pipeline.training.choose import choose_answers
 
     t0 = time.perf_counter()
     model, tokenizer = load_for_inference(adapter_dir, None, merge=ev.merge_adapter)
     t1 = time.perf_counter()
     out, timings = {}, {"load_s": round(t1 - t0, 2)}
-    for name in ("test", "val"):
+    for name in ("test", "val"):  # validation's free text is read by nothing: not generated
         out[name], timings[name] = choose_answers(model, tokenizer, prompts[name], space,
                                                   batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
-                                                  progress=stage(progress, f"score {name}"))
+                                                  progress=stage(progress, f"score {name}"),
+                                                  free_text=name == "test")
     del model
     gc.collect()
     t2 = time.perf_counter()
