@@ -1,8 +1,7 @@
 """Label scoring on the CPU: how fast the ticket evaluation *chooses* its categorical fields (``choose.choose_answers``),
-with every candidate packed into one row after the prompt's KV cache and one cache kept across tickets (the prompts'
-common start run once), against the packed path with a fresh cache per ticket and the earlier path that copied the
-cache once per candidate and scored the candidates as a padded batch; and, side by side, the batched free generation
-of the whole answer (``infer.generate``) that label scoring replaced. The ratio: today's path vs the copies.
+with every candidate packed into one row after the prompt's KV cache, against the earlier path that copied the cache
+once per candidate and scored the candidates as a padded batch; and, side by side, the batched free generation of
+the whole answer (``infer.generate``) that label scoring replaced.
 
 Both scoring paths run on the same test tickets of the prepared embedded data with the offline base model and the
 training split's labels as candidates; the table says whether they chose the same labels and how far apart their
@@ -67,8 +66,7 @@ def choose_with(path: str, model, tokenizer, prompts, space, max_new: int):
     if path == "copies":
         choose._continuation_logprobs = copies_reference
     try:
-        return choose.choose_answers(model, tokenizer, prompts, space, max_new_tokens=max_new,
-                                     share_prefix=path == "shared")
+        return choose.choose_answers(model, tokenizer, prompts, space, max_new_tokens=max_new)
     finally:
         choose._continuation_logprobs = packed
 
@@ -94,42 +92,37 @@ def main(argv: list[str] | None = None) -> int:
         prompts = benchdata.prompts(data, "test", n)
         space = label_space([parse_answer(r["messages"][-1]["content"]) for r in read_jsonl(data / "train.jsonl")])
     model, tokenizer = benchdata.base_for_inference()
-    choose_with("shared", model, tokenizer, prompts[:1], space, 2)  # warm-up
+    choose_with("packed", model, tokenizer, prompts[:1], space, 2)  # warm-up
     runs = {}
-    for path in ("copies", "packed", "shared"):
+    for path in ("copies", "packed"):
         say(f"label scoring, {path}: {n} tickets")
         answers, timing = choose_with(path, model, tokenizer, prompts, space, max_new)
         runs[path] = {"answers": answers, "choose_s": timing["choose_s"], "free_text_s": timing["generate_free_text_s"]}
     say(f"batched generation of the whole answer: {n} tickets, {max_new} tokens")
     with Timer() as gen:
         generate(model, tokenizer, prompts, batch_size=GENERATION_BATCH, max_new_tokens=max_new, progress=False)
-    old = runs["copies"]["answers"]
-    same = {p: sum(a.answer == b.answer for a, b in zip(old, runs[p]["answers"])) for p in ("packed", "shared")}
-    diff = max(float(np.abs(a.logprobs[f] - b.logprobs[f]).max()) for p in ("packed", "shared")
-               for a, b in zip(old, runs[p]["answers"]) for f in a.logprobs)
+    old, new = runs["copies"]["answers"], runs["packed"]["answers"]
+    same = sum(a.answer == b.answer for a, b in zip(old, new))
+    diff = max(float(np.abs(a.logprobs[f] - b.logprobs[f]).max()) for a, b in zip(old, new) for f in a.logprobs)
     sizes = ", ".join(f"{f} {len(v)}" for f, v in space.items())
     print(f"Ticket label scoring, offline base (SmolLM2-135M, fp32), {n} test tickets of the embedded data, "
           f"candidates per field: {sizes}; {threads} torch thread(s)\n")
     print(benchlib.table(["path", "choose s", "tickets/s (choose)", "free text s", "same answers"], [
         ["per-candidate cache copies, padded batch (before)", runs["copies"]["choose_s"],
          n / runs["copies"]["choose_s"], runs["copies"]["free_text_s"], "-"],
-        ["candidates packed in one row, a cache per ticket", runs["packed"]["choose_s"],
-         n / runs["packed"]["choose_s"], runs["packed"]["free_text_s"], f"{same['packed']}/{n}"],
-        ["packed, one cache across tickets (choose.py)", runs["shared"]["choose_s"], n / runs["shared"]["choose_s"],
-         runs["shared"]["free_text_s"], f"{same['shared']}/{n}"],
+        ["candidates packed in one row (choose.py)", runs["packed"]["choose_s"], n / runs["packed"]["choose_s"],
+         runs["packed"]["free_text_s"], f"{same}/{n}"],
         [f"batched generation of the whole answer (batch {GENERATION_BATCH}, {max_new} tokens)", gen.s, n / gen.s,
          "-", "-"],
     ]))
-    print(f"\nlargest log-probability difference from the copies path: {diff:.2e}")
+    print(f"\nlargest log-probability difference between the two scoring paths: {diff:.2e}")
     figures = {"threads": threads, "n": n, "max_new_tokens": max_new, "candidates": {f: len(v) for f, v in
                                                                                     space.items()},
                "copies_choose_s": runs["copies"]["choose_s"], "packed_choose_s": runs["packed"]["choose_s"],
-               "shared_choose_s": runs["shared"]["choose_s"],
-               "free_text_s": runs["shared"]["free_text_s"], "generation_s": gen.s, "same_answers": same,
+               "free_text_s": runs["packed"]["free_text_s"], "generation_s": gen.s, "same_answers": same,
                "max_logprob_diff": diff}
-    ratio = Ratio(runs["copies"]["choose_s"] / runs["shared"]["choose_s"],
-                  "tickets/s choosing labels, packed candidates + one cache across tickets vs per-candidate cache "
-                  "copies", TARGET)
+    ratio = Ratio(runs["copies"]["choose_s"] / runs["packed"]["choose_s"],
+                  "tickets/s choosing labels, packed candidates vs per-candidate cache copies", TARGET)
     benchlib.finish(NAME, mode, ctx, figures, ratio)
     return 0
 
