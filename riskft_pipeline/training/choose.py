@@ -149,9 +149,8 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
     total)``: conversations chosen so far, 0 first.
 
     ``free_text=False``: the categorical fields only (free-text fields ``None``, nothing generated), for a split whose
-    free text nobody reads (validation: it chooses fusion weights and thresholds of the categorical fields). (One
-    cache kept across tickets, so that their common prompt start runs once, measured no gain twice: ~45 of ~400
-    tokens a ticket; 2026-12-07.)"""
+    free text nobody reads (validation: it chooses fusion weights and thresholds of the categorical fields). A cache
+    kept across tickets, so that their common prompt start runs once, measured no gain (``benchmarks/RESULTS.md``)."""
     import torch
 
     from riskft_pipeline.training.infer import generate_from_ids
@@ -160,9 +159,9 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
     chosen_all, dists_all, prefixes = [], [], []
     if progress is not None:
         progress(0, len(messages_list))  # the start, so a receiver can tell the rate
-    prompts = [prompt_text(tokenizer, m) for m in messages_list]
     with torch.inference_mode():
-        for k, prompt in enumerate(prompts):
+        for k, messages in enumerate(messages_list):
+            prompt = prompt_text(tokenizer, messages)
             cache = _PrefixCache(model)
             chosen: dict = {}
             dists, raw, counts = {}, {}, {}
@@ -191,7 +190,8 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
         free = parse_free_text(answer_so_far, gen.text) if gen is not None else None
         out.append(ChosenAnswer(answer=assemble(chosen, free), distributions=dists,
                                 free_text_raw=gen.text if gen is not None else "", free_text_parsed=free is not None,
-                                free_text_conf=float(np.prod(gen.token_probs)) if gen and gen.token_probs else None,
+                                free_text_conf=float(np.prod(gen.token_probs))
+                                if gen is not None and gen.token_probs else None,
                                 logprobs=raw, n_tokens=counts))
     n = max(len(messages_list), 1)
     return out, {"choose_s": round(t1 - t0, 2), "generate_free_text_s": round(t2 - t1, 2),
