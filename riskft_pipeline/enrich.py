@@ -321,7 +321,8 @@ def _shipped_tickets(loaded: LoadedModel, texts: Sequence[str], batch_size: int 
     chosen, _ = choose_answers(loaded.model, loaded.tokenizer, hinted, {f: s["labels"] for f, s in specs.items()},
                                batch_size=batch_size or loaded.eval_setting("batch_size", 16),
                                max_new_tokens=loaded.eval_setting("max_new_tokens", 96),
-                               progress=evaluate.progress_printer("enrich", "tickets") if progress else None)
+                               progress=evaluate.progress_printer("enrich", "tickets") if progress else None,
+                               systems=evaluate.system_names(train) if predictor.get("system_choice") else None)
     fused = evaluate.fused_answers(predictor, chosen, {f: tabular[f][1]["new"] for f in CATEGORICAL_FIELDS})
     rows = []
     for c, (answer, conf) in zip(chosen, fused, strict=True):

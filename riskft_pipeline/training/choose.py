@@ -18,12 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from riskft_pipeline.core.tickets.choices import (
+    SystemNames,
     answer_prefix,
     assemble,
     candidate_continuation,
     parse_free_text,
 )
-from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FREE_TEXT_FIELDS
+from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FREE_TEXT_FIELDS, user_text
+from riskft_pipeline.core.tickets.retrieval import strip_hint
 from riskft_pipeline.training.chat import encode, prompt_text
 from riskft_pipeline.training.infer import common_len, healed_prefix, shared_prefix_len
 
@@ -38,6 +40,8 @@ class ChosenAnswer:
     free_text_raw: str
     free_text_parsed: bool
     free_text_conf: float | None = None  # probability of the generated continuation (product of its tokens')
+    system_generated: str | None = None  # software_system as generated, before it was chosen
+    system_scores: dict | None = None  # software_system candidates scored (value -> sequence log-probability)
     logprobs: dict[str, np.ndarray] | None = None  # per field: each candidate's sequence log-probability
     n_tokens: dict[str, np.ndarray] | None = None  # per field: the tokens each of those sums over
 
@@ -140,8 +144,8 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                    labels: Mapping[str, Sequence[str | None]], *, batch_size: int = 16, max_new_tokens: int = 48,
-                   progress: Callable[[int, int], None] | None = None, free_text: bool = True
-                   ) -> tuple[list[ChosenAnswer], dict]:
+                   progress: Callable[[int, int], None] | None = None, free_text: bool = True,
+                   systems: SystemNames | None = None, grounded: bool = True) -> tuple[list[ChosenAnswer], dict]:
     """Choose the categorical fields (``labels``: the candidates per field, from training) and generate the free-text
     ones for every conversation; returns the answers in input order and timings. Each field is chosen (and later
     fields conditioned) by plain sequence probability; the raw log-probabilities and token counts are kept, so a
@@ -150,18 +154,24 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
 
     ``free_text=False``: the categorical fields only (free-text fields ``None``, nothing generated), for a split whose
     free text nobody reads (validation: it chooses fusion weights and thresholds of the categorical fields). A cache
-    kept across tickets, so that their common prompt start runs once, measured no gain (``benchmarks/RESULTS.md``)."""
+    kept across tickets, so that their common prompt start runs once, measured no gain (``benchmarks/RESULTS.md``).
+
+    ``systems`` (the training split's software systems): ``software_system`` is then *chosen*, like a categorical
+    field, among :meth:`SystemNames.candidates` (the generated value and the known systems the ticket names), by
+    sequence probability after the chosen fields; one candidate is taken as it is. ``issue_request`` stays as
+    generated."""
     import torch
 
     from riskft_pipeline.training.infer import generate_from_ids
 
     t0 = time.perf_counter()
-    chosen_all, dists_all, prefixes = [], [], []
+    chosen_all, dists_all, prefixes, prompts = [], [], [], []
     if progress is not None:
         progress(0, len(messages_list))  # the start, so a receiver can tell the rate
     with torch.inference_mode():
         for k, messages in enumerate(messages_list):
             prompt = prompt_text(tokenizer, messages)
+            prompts.append(prompt)
             cache = _PrefixCache(model)
             chosen: dict = {}
             dists, raw, counts = {}, {}, {}
@@ -186,14 +196,39 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                              max_new_tokens=max_new_tokens, progress=False) if free_text else [None] * len(prefixes)
     t2 = time.perf_counter()
     out = []
-    for chosen, (dists, raw, counts), (_, answer_so_far), gen in zip(chosen_all, dists_all, prefixes, gens):
+    for k, (chosen, (dists, raw, counts), (_, answer_so_far), gen) in enumerate(
+            zip(chosen_all, dists_all, prefixes, gens)):
         free = parse_free_text(answer_so_far, gen.text) if gen is not None else None
+        parsed, scored, generated = free is not None, None, (free or {}).get("software_system")
+        if gen is not None and systems is not None:  # chosen even where the continuation could not be read
+            free = free or {}
+            free["software_system"], scored = choose_system(
+                model, tokenizer, prompts[k] + answer_prefix(chosen, "software_system"),
+                systems.candidates(strip_hint(user_text(messages_list[k])), generated, grounded))
         out.append(ChosenAnswer(answer=assemble(chosen, free), distributions=dists,
-                                free_text_raw=gen.text if gen is not None else "", free_text_parsed=free is not None,
+                                free_text_raw=gen.text if gen is not None else "", free_text_parsed=parsed,
                                 free_text_conf=float(np.prod(gen.token_probs))
                                 if gen is not None and gen.token_probs else None,
-                                logprobs=raw, n_tokens=counts))
+                                logprobs=raw, n_tokens=counts, system_generated=generated, system_scores=scored))
+    t3 = time.perf_counter()
     n = max(len(messages_list), 1)
     return out, {"choose_s": round(t1 - t0, 2), "generate_free_text_s": round(t2 - t1, 2),
-                 "examples_per_s": round(len(messages_list) / (t2 - t0), 3) if t2 > t0 else None,
-                 "s_per_example": round((t2 - t0) / n, 3)}
+                 "choose_system_s": round(t3 - t2, 2),
+                 "examples_per_s": round(len(messages_list) / (t3 - t0), 3) if t3 > t0 else None,
+                 "s_per_example": round((t3 - t0) / n, 3)}
+
+
+def choose_system(model, tokenizer, prefix: str, candidates: Sequence[str | None]
+                  ) -> tuple[str | None, dict | None]:
+    """The ``software_system`` candidate with the highest sequence log-probability after ``prefix`` (the prompt and
+    the answer up to ``"software_system":``), and every candidate's score; a single candidate is returned unscored
+    (None when there is none)."""
+    import torch
+
+    if len(candidates) <= 1:
+        return (candidates[0] if candidates else None), None
+    with torch.inference_mode():
+        lp, _ = candidate_scores(model, tokenizer, _PrefixCache(model), prefix,
+                                 [candidate_continuation("software_system", v) for v in candidates])
+    scores = dict(zip(candidates, lp.tolist()))
+    return candidates[int(np.argmax(lp))], scores

@@ -35,6 +35,7 @@ from riskft_pipeline.training.sft import read_split, sample_rows
 BASELINES = ("majority", "tfidf_lr", "zero_shot")
 SHIPPED = "fused"  # the predictor that is registered and used by enrichment: adapter + TF-IDF/LR, late fusion
 REVIEW_PRECISION = 0.95
+SYSTEM_CHOICE = "grounded"  # software_system: chosen among the generated value and the known systems a ticket names
 PREDICTOR_FILE = "predictor.json"
 CONFUSION_FIELDS = ("category", "subcategory")
 BEATS_RULE = ("the adapter beats a baseline on a field when its accuracy is at least the baseline's and it is "
@@ -157,9 +158,10 @@ def evaluate_tickets(adapter_dir: Path, data_dir: Path, out_dir: Path, *, recipe
     retrieval_k = Recipe.model_validate(meta["recipe"]).train.retrieval_k
     hinted = hinted_prompts(train, {"test": prompts, "val": prompts_val}, retrieval_k)
     timing_tab = round(time.perf_counter() - t0, 2)
-    chosen, chosen_val, timing_model = run_choice(adapter_dir, hinted, space, ev, report_progress)
+    chosen, chosen_val, timing_model = run_choice(adapter_dir, hinted, space, ev, report_progress,
+                                                  systems=system_names(train))
     predictor = fit_predictor(space, tabular, chosen_val, expected_val)
-    predictor.update({"retrieval_k": retrieval_k, "seed": seed})
+    predictor.update({"retrieval_k": retrieval_k, "seed": seed, "system_choice": SYSTEM_CHOICE})
     fused = fused_answers(predictor, chosen, {f: tabular[f][1]["test"] for f in CATEGORICAL_FIELDS})
 
     zs_raw, zs_parsed, timing_zs = None, None, None
@@ -203,6 +205,13 @@ def fit_tabular(train: list[dict], prompts: dict[str, list], seed: int) -> dict:
                                  {k: [user_text(p) for p in ps] for k, ps in prompts.items()}, seed=seed)
 
 
+def system_names(train: list[dict]):
+    """The training split's software systems, and which of them a ticket names (:class:`SystemNames`)."""
+    from riskft_pipeline.core.tickets.choices import SystemNames
+
+    return SystemNames([user_text(r["messages"][:-1]) for r in train], [_expected(r)["software_system"] for r in train])
+
+
 def hinted_prompts(train: list[dict], prompts: dict[str, list], k: int) -> dict[str, list]:
     """The adapter's prompts: with the labels of the ``k`` most similar training tickets when the recipe trained it
     so (``train.retrieval_k``); the baselines always read the plain ticket."""
@@ -215,9 +224,10 @@ def hinted_prompts(train: list[dict], prompts: dict[str, list], k: int) -> dict[
 
 
 def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: EvalConfig,
-               progress: ProgressFn | None) -> tuple[list, list, dict]:
-    """Load the adapter, choose/generate answers for the test prompts and choose the validation ones' categorical
-    fields (stages ``score test``, ``score val`` of ``progress``), free the model."""
+               progress: ProgressFn | None, systems=None) -> tuple[list, list, dict]:
+    """Load the adapter, choose/generate answers for the test prompts (``software_system`` chosen among
+    ``systems``' candidates when given) and choose the validation ones' categorical fields (stages ``score test``,
+    ``score val`` of ``progress``), free the model."""
     from riskft_pipeline.training.choose import choose_answers
 
     t0 = time.perf_counter()
@@ -228,7 +238,7 @@ def run_choice(adapter_dir: Path, prompts: dict[str, list], space: dict, ev: Eva
         out[name], timings[name] = choose_answers(model, tokenizer, prompts[name], space,
                                                   batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
                                                   progress=stage(progress, f"score {name}"),
-                                                  free_text=name == "test")
+                                                  free_text=name == "test", systems=systems)
     del model
     gc.collect()
     t2 = time.perf_counter()
@@ -266,7 +276,8 @@ def fit_predictor(space: dict, tabular: dict, chosen_val: list, expected_val: li
     return {"kind": "ticket-fusion", "fields": fields, "n_val": len(expected_val),
             "rule": "p = w*p_adapter + (1-w)*p_tfidf_lr per categorical field; w maximises validation accuracy "
                     "(ties: lower validation log-loss, then more weight on TF-IDF+LR); free-text fields from the "
-                    "adapter; a field needs review when its fused probability is below the validation threshold "
+                    "adapter (software_system chosen among its generated value and the training systems the ticket "
+                    "names); a field needs review when its fused probability is below the validation threshold "
                     f"for {REVIEW_PRECISION:.0%} precision"}
 
 
@@ -367,7 +378,8 @@ def _write_outputs(out_dir: Path, report: dict, test: list[dict], expected: list
         answer, conf = fused[k]
         item = {"id": row.get("id", k), "expected": expected[k], "predicted": answer,
                 "confidence": {f: round(v, 4) for f, v in conf.items()}, "adapter_predicted": model_answers[k],
-                "raw": chosen[k].free_text_raw, "valid_json": True}
+                "raw": chosen[k].free_text_raw, "software_system_generated": chosen[k].system_generated,
+                "valid_json": True}
         if zs_raw is not None:
             item.update({"zero_shot_predicted": zs_parsed[k], "zero_shot_raw": zs_raw[k]})
         rows.append(item)
@@ -447,7 +459,8 @@ def render_markdown(report: dict, images: Sequence[str]) -> str:
     if report.get("lm_contribution"):
         lines += [report["lm_contribution"], "",
                   ("`model` is the adapter alone (categorical fields chosen among the training labels by sequence "
-                  "probability, free text generated); `fused` is the shipped predictor (adapter and TF-IDF+LR "
+                  "probability, free text generated, software_system then chosen among the generated value and "
+                  "the training systems the ticket names); `fused` is the shipped predictor (adapter and TF-IDF+LR "
                   "probabilities pooled with a per-field weight chosen on validation)."), ""]
     lines += ["| field | metric | " + " | ".join(methods) + f" | {shipped} beats |",
               "|---|---|" + "---|" * len(methods) + "---|"]

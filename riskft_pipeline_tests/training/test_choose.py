@@ -126,3 +126,41 @@ def test_the_inference_loops_report_progress_to_a_plain_callable(base):
              on_progress=lambda *c: calls["generate"].append(c))
     assert calls["choose"] == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert calls["score"] == [(0, 3), (2, 3), (3, 3)] and calls["generate"] == [(0, 3), (2, 3), (3, 3)]
+
+
+def test_software_system_is_chosen_among_the_named_systems_by_their_scores(base):
+    """With the training systems, software_system is the best-scored candidate (scores equal a plain forward pass
+    over the answer so far), the generated value is kept aside, and nothing else in the answer moves. (The bare
+    base rarely closes its JSON: where the continuation cannot be read, the choice still runs, from None.)"""
+    from riskft_pipeline.core.tickets.choices import SystemNames
+    from riskft_pipeline.training.chat import prompt_text
+    from riskft_pipeline.training.choose import choose_answers
+
+    model, tokenizer = base
+    names = SystemNames(["Zoom audio drops", "Outlook will not start", "Teams status stuck"],
+                        ["Zoom", "Outlook", "Microsoft Teams"])
+    space = {"type": ["Incident", "Request"], "category": [None, "SOFTWARE"], "subcategory": ["ERROR"],
+             "assignment_group": [None, "DESKTOP SUPPORT"]}
+    msgs = [build_messages(t) for t in ("Zoom invites from Outlook open the wrong meeting",
+                                        "Outlook calendar shows Teams meetings twice")]
+    plain, _ = choose_answers(model, tokenizer, msgs, space, max_new_tokens=32)
+    chosen, timing = choose_answers(model, tokenizer, msgs, space, max_new_tokens=32, systems=names,
+                                    grounded=False)
+    assert timing["choose_system_s"] >= 0
+    n_scored = 0
+    for p, c, m in zip(plain, chosen, msgs):
+        assert c.system_generated == p.answer["software_system"]
+        cands = names.candidates(m[-1]["content"], c.system_generated, grounded=False)
+        assert c.answer["software_system"] in cands
+        assert {f: v for f, v in c.answer.items() if f != "software_system"} == {
+            f: v for f, v in p.answer.items() if f != "software_system"}
+        if len(cands) > 1:
+            n_scored += 1
+            assert list(c.system_scores) == cands
+            prefix = prompt_text(tokenizer, m) + answer_prefix(
+                {f: c.answer[f] for f in CATEGORICAL_FIELDS}, "software_system")
+            brute = _brute_force(model, tokenizer, prefix,
+                                 [candidate_continuation("software_system", v) for v in cands])
+            np.testing.assert_allclose(list(c.system_scores.values()), brute, atol=2e-3)
+            assert c.answer["software_system"] == cands[int(np.argmax(brute))]
+    assert n_scored == 2  # both tickets name two known systems

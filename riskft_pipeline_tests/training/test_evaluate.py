@@ -8,14 +8,16 @@ import json
 import pytest
 
 from riskft_pipeline.core.files import read_jsonl
-from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FIELDS, FREE_TEXT_FIELDS
+from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FIELDS, FREE_TEXT_FIELDS, user_text
 from riskft_pipeline.training.evaluate import (
     BASELINES,
     beats,
     build_report,
     evaluate_tickets,
     render_markdown,
+    system_names,
 )
+from riskft_pipeline.training.sft import read_split
 
 
 def test_evaluation_writes_all_outputs_with_the_report_shape(trained, chat_data, tiny_recipe, tmp_path):
@@ -58,6 +60,14 @@ def test_evaluation_writes_all_outputs_with_the_report_shape(trained, chat_data,
         for f in CATEGORICAL_FIELDS:
             assert p["predicted"][f] in predictor["fields"][f]["labels"]
             assert p["adapter_predicted"][f] in predictor["fields"][f]["labels"]
+    # software_system: chosen among the generated value and the training systems the ticket names
+    assert predictor["system_choice"] == "grounded"
+    names = system_names(read_split(chat_data / "train.jsonl"))
+    test_rows = {r["id"]: r for r in read_split(chat_data / "test.jsonl")}
+    for p in predictions:
+        text = user_text(test_rows[p["id"]]["messages"][:-1])
+        assert p["predicted"]["software_system"] in names.candidates(text, p["software_system_generated"])
+        assert p["predicted"]["software_system"] == p["adapter_predicted"]["software_system"]
     for name in ("report.md", "confusion_category.png", "confusion_subcategory.png", "field_accuracy.png"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "confusion_category.png").read_bytes()[:4] == b"\x89PNG"

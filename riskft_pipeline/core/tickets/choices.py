@@ -10,8 +10,10 @@ adapter scores every candidate as the continuation of the prompt and the answer 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 
+from riskft_pipeline.core.metrics import normalise_text
 from riskft_pipeline.core.tickets.prompts import CATEGORICAL_FIELDS, FIELDS, normalise_answer, parse_answer
 
 
@@ -61,3 +63,95 @@ def assemble(chosen: Mapping[str, str | None], free: Mapping[str, str | None] | 
     """The final answer: categorical fields from ``chosen``, free-text ones from ``free`` (None when unreadable)."""
     free = free or {}
     return normalise_answer({f: (chosen.get(f) if f in CATEGORICAL_FIELDS else free.get(f)) for f in FIELDS})
+
+
+# --- software_system: the known systems a ticket names -----------------------------------------------------------
+
+
+def _words(text: str | None) -> tuple[str, ...]:
+    return tuple(normalise_text(text).split())
+
+
+def _contains(words: Sequence[str], part: Sequence[str]) -> bool:
+    """``part`` occurs in ``words`` as a contiguous run of whole words."""
+    n = len(part)
+    return n > 0 and any(tuple(words[i:i + n]) == tuple(part) for i in range(len(words) - n + 1))
+
+
+class SystemNames:
+    """The ``software_system`` values seen in training, and which of them a ticket's text names.
+
+    A system's *phrases* are its name (without a parenthesised suffix: ``Duo Security (Cisco)`` is named by "duo
+    security") and each word of its label. A phrase names the system when, among the training tickets whose text
+    contains it, more than half have that system as their answer: "logrhythm" names ``LogRhythm SIEM``, while
+    "microsoft" or "computer", which training tickets pair with many systems, name nothing. A ticket names a system
+    when it contains one of its phrases, unless every such phrase is only part of a longer phrase of another system
+    it names ("docker" inside "docker enterprise"). Learned from the training split only; matching is on whole
+    :func:`normalise_text` words (case and punctuation aside)."""
+
+    def __init__(self, train_texts: Sequence[str], train_systems: Sequence[str | None]):
+        self.labels = sorted({s for s in train_systems if s is not None})
+        self._canonical = {}
+        for s in self.labels:
+            self._canonical.setdefault(_words(s), s)
+        texts = [_words(t) for t in train_texts]
+        holding: dict[str, set[int]] = {}  # word -> the training tickets whose text has it
+        for i, words in enumerate(texts):
+            for w in set(words):
+                holding.setdefault(w, set()).add(i)
+        self.phrases: dict[tuple[str, ...], str] = {}
+        for s in self.labels:
+            name = _words(re.sub(r"\([^)]*\)", " ", s)) or _words(s)
+            for phrase in {name, *((w,) for w in _words(s))}:
+                rows = set.intersection(*(holding.get(w, set()) for w in phrase))
+                answers = [train_systems[i] for i in rows if _contains(texts[i], phrase)]
+                if answers and 2 * sum(a == s for a in answers) > len(answers):
+                    self.phrases[phrase] = s
+
+    def known(self, value: str | None) -> str | None:
+        """The known label ``value`` is, case and punctuation aside (None when it is none)."""
+        return None if value is None else self._canonical.get(_words(value))
+
+    def _found(self, words: Sequence[str]) -> dict[str, list[tuple[str, ...]]]:
+        present = set(words)
+        found: dict[str, list[tuple[str, ...]]] = {}
+        for phrase, s in self.phrases.items():
+            if present.issuperset(phrase) and _contains(words, phrase):
+                found.setdefault(s, []).append(phrase)
+        return found
+
+    def mentioned(self, text: str) -> list[str]:
+        """The known systems ``text`` names, in label order."""
+        found = self._found(_words(text))
+        longer = {s: [p for t, ps in found.items() if t != s for p in ps] for s in found}
+        return [s for s in self.labels if s in found
+                and not all(any(_contains(q, p) and len(q) > len(p) for q in longer[s]) for p in found[s])]
+
+    def expansions(self, value: str | None) -> list[str]:
+        """The known systems whose full label contains ``value``'s words when ``value`` is no known label itself
+        (``LogRhythm`` → ``LogRhythm SIEM``); empty for a known label or None."""
+        if value is None or self.known(value) is not None:
+            return []
+        words = _words(value)
+        return [s for s in self.labels if _contains(_words(s), words)]
+
+    def candidates(self, text: str, generated: str | None, grounded: bool = True) -> list[str | None]:
+        """What the adapter chooses ``software_system`` among for one ticket: the known systems the text names, and
+        the generated value (as its known label where it is one, case aside) unless the text names known systems
+        and not the generated value, or names it only inside a longer name of another (``grounded``). A generated
+        value that is a short form of known labels is replaced by them. ``grounded=False``: the generated value and
+        every known system named or expanded. The generated value first; no duplicates."""
+        words = _words(text)
+        mentioned = self.mentioned(text)
+        expanded = self.expansions(generated)
+        value = self.known(generated) or generated
+        if grounded and value is not None:
+            own = _words(value)
+            found = self._found(words)
+            inside_longer = any(_contains(p, own) and len(p) > len(own)
+                                for s, ps in found.items() if s != value for p in ps)
+            keep = not expanded and (not mentioned or (_contains(words, own) and not inside_longer))
+        else:
+            keep = True
+        out = ([value] if keep else []) + expanded + mentioned
+        return list(dict.fromkeys(out))

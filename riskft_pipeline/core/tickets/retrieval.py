@@ -20,7 +20,7 @@ TOP_LABELS = 3  # per field, the most frequent labels among the neighbours
 HINT_PREFIX = "Similar past tickets:"
 
 
-def _strip_hint(text: str) -> str:
+def strip_hint(text: str) -> str:
     """The ticket text without a hint line (so a hinted prompt is indexed and queried like a plain one)."""
     head, sep, _ = text.rpartition("\n" + HINT_PREFIX)
     return head if sep else text
@@ -32,7 +32,7 @@ class TicketIndex:
     def __init__(self, train_rows: Sequence[dict]):
         self.answers = [parse_answer(r["messages"][-1].get("content")) or {} for r in train_rows]
         self.features = tfidf_features()
-        texts = [_strip_hint(user_text(r["messages"][:-1])) for r in train_rows]
+        texts = [strip_hint(user_text(r["messages"][:-1])) for r in train_rows]
         self.matrix = self.features.fit_transform(texts)
 
     def neighbours(self, prompts: Sequence[Sequence[dict]], k: int, exclude: Sequence[int | None] | None = None
@@ -41,7 +41,7 @@ class TicketIndex:
         training index prompt ``i`` must not see (itself). Ties keep the training order (stable)."""
         if not len(prompts):
             return []
-        q = self.features.transform([_strip_hint(user_text(m)) for m in prompts])
+        q = self.features.transform([strip_hint(user_text(m)) for m in prompts])
         sim = (q @ self.matrix.T).toarray()
         if exclude is not None:
             for i, j in enumerate(exclude):
@@ -64,7 +64,7 @@ def with_hint(messages: Sequence[dict], hint: str) -> list[dict]:
     out, done = [], False
     for m in messages:
         if m.get("role") == "user" and not done:
-            m = {**m, "content": f"{_strip_hint(m['content'])}\n{hint}"}
+            m = {**m, "content": f"{strip_hint(m['content'])}\n{hint}"}
             done = True
         out.append(dict(m))
     return out
