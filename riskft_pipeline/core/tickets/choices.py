@@ -102,7 +102,7 @@ class SystemNames:
         self.phrases: dict[tuple[str, ...], str] = {}
         for s in self.labels:
             name = _words(re.sub(r"\([^)]*\)", " ", s)) or _words(s)
-            for phrase in {name, *((w,) for w in _words(s))}:
+            for phrase in {name, *((w,) for w in _words(s))} - {()}:  # a label of punctuation only has none
                 rows = set.intersection(*(holding.get(w, set()) for w in phrase))
                 answers = [train_systems[i] for i in rows if _contains(texts[i], phrase)]
                 if answers and 2 * sum(a == s for a in answers) > len(answers):

@@ -124,3 +124,9 @@ def test_candidates_keep_the_generated_value_only_where_the_text_backs_it():
     assert NAMES.candidates("my laptop is slow", None) == [None]
     # a short form: replaced by the labels it expands to
     assert NAMES.candidates("LogRhythm rules fail", "LogRhythm") == ["LogRhythm SIEM"]
+
+
+def test_labels_without_words_are_known_but_never_named():
+    odd = SystemNames(["the ??? tool hangs", "Zoom drops"], ["???", "Zoom"])
+    assert odd.labels == ["???", "Zoom"] and odd.mentioned("??? zoom") == ["Zoom"]
+    assert odd.candidates("nothing known here", "???") == ["???"]
