@@ -330,7 +330,7 @@ def _shipped_tickets(loaded: LoadedModel, texts: Sequence[str], batch_size: int 
                   if spec["review"]["threshold"] is None or conf[f] < spec["review"]["threshold"]]
         rows.append({**{f"pred_{f}": answer.get(f) for f in FIELDS},
                      **{f"conf_{f}": round(conf[f], 4) for f in CATEGORICAL_FIELDS},
-                     **{f"conf_{f}": _round(c.free_text_conf) for f in FREE_TEXT_FIELDS},
+                     **{f"conf_{f}": _round(c.free_text_confidence(f)) for f in FREE_TEXT_FIELDS},
                      "valid_json": True, "needs_review": bool(review), "review_fields": ",".join(review)})
     return _frame(rows, ticket_columns(loaded))
 

@@ -45,6 +45,18 @@ class ChosenAnswer:
     logprobs: dict[str, np.ndarray] | None = None  # per field: each candidate's sequence log-probability
     n_tokens: dict[str, np.ndarray] | None = None  # per field: the tokens each of those sums over
 
+    def free_text_confidence(self, field: str) -> float | None:
+        """A free-text field's confidence: for ``software_system`` chosen among scored candidates, the chosen one's
+        share of their softmax; otherwise the probability of the generated continuation when the value is the
+        generated one (None when the value replaced the generated one unscored)."""
+        if field == "software_system" and self.system_scores:
+            chosen = list(self.system_scores).index(self.answer.get(field)) \
+                if self.answer.get(field) in self.system_scores else None
+            return None if chosen is None else float(_softmax(np.array(list(self.system_scores.values())))[chosen])
+        if field == "software_system" and self.answer.get(field) != self.system_generated:
+            return None
+        return self.free_text_conf
+
     def distribution(self, field: str, length_power: float = 0.0) -> np.ndarray:
         """The field's distribution with each log-probability divided by (token count) ** ``length_power``."""
         if not length_power or self.logprobs is None or field not in self.logprobs:

@@ -163,4 +163,24 @@ def test_software_system_is_chosen_among_the_named_systems_by_their_scores(base)
                                  [candidate_continuation("software_system", v) for v in cands])
             np.testing.assert_allclose(list(c.system_scores.values()), brute, atol=2e-3)
             assert c.answer["software_system"] == cands[int(np.argmax(brute))]
+            # its confidence: the chosen candidate's share of the candidates' softmax
+            assert c.free_text_confidence("software_system") == pytest.approx(
+                float(np.exp(brute.max()) / np.exp(brute).sum()), abs=1e-3)
+        assert c.free_text_confidence("issue_request") == c.free_text_conf
+        assert p.free_text_confidence("software_system") == p.free_text_conf  # no choice: the generation's
     assert n_scored == 2  # both tickets name two known systems
+
+
+def test_a_software_system_confidence_belongs_to_the_value_shipped():
+    from riskft_pipeline.training.choose import ChosenAnswer
+
+    def answer(system, generated, scores=None):
+        return ChosenAnswer(answer={"software_system": system, "issue_request": "Crash"}, distributions={},
+                            free_text_raw="", free_text_parsed=True, free_text_conf=0.4, system_generated=generated,
+                            system_scores=scores)
+
+    scored = answer("Zoom", "Microsoft Edge", {"Microsoft Edge": np.log(0.25), "Zoom": np.log(0.75)})
+    assert scored.free_text_confidence("software_system") == pytest.approx(0.75)
+    assert scored.free_text_confidence("issue_request") == 0.4  # still the generation's
+    assert answer("Zoom", "Microsoft Edge").free_text_confidence("software_system") is None  # replaced unscored
+    assert answer("Zoom", "Zoom").free_text_confidence("software_system") == 0.4  # as generated
