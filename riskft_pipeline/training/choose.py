@@ -49,13 +49,14 @@ class ChosenAnswer:
         """A free-text field's confidence: for ``software_system`` chosen among scored candidates, the chosen one's
         share of their softmax; otherwise the probability of the generated continuation when the value is the
         generated one (None when the value replaced the generated one unscored)."""
-        if field == "software_system" and self.system_scores:
-            chosen = list(self.system_scores).index(self.answer.get(field)) \
-                if self.answer.get(field) in self.system_scores else None
-            return None if chosen is None else float(_softmax(np.array(list(self.system_scores.values())))[chosen])
-        if field == "software_system" and self.answer.get(field) != self.system_generated:
-            return None
-        return self.free_text_conf
+        value = self.answer.get(field)
+        if field != "software_system":
+            return self.free_text_conf
+        if self.system_scores:
+            if value not in self.system_scores:
+                return None
+            return float(_softmax(np.array(list(self.system_scores.values())))[list(self.system_scores).index(value)])
+        return self.free_text_conf if value == self.system_generated else None
 
     def distribution(self, field: str, length_power: float = 0.0) -> np.ndarray:
         """The field's distribution with each log-probability divided by (token count) ** ``length_power``."""
@@ -177,13 +178,12 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
     from riskft_pipeline.training.infer import generate_from_ids
 
     t0 = time.perf_counter()
-    chosen_all, dists_all, prefixes, prompts = [], [], [], []
+    chosen_all, dists_all, prefixes = [], [], []
     if progress is not None:
         progress(0, len(messages_list))  # the start, so a receiver can tell the rate
+    prompts = [prompt_text(tokenizer, m) for m in messages_list]
     with torch.inference_mode():
-        for k, messages in enumerate(messages_list):
-            prompt = prompt_text(tokenizer, messages)
-            prompts.append(prompt)
+        for k, prompt in enumerate(prompts):
             cache = _PrefixCache(model)
             chosen: dict = {}
             dists, raw, counts = {}, {}, {}
@@ -219,8 +219,7 @@ def choose_answers(model, tokenizer, messages_list: Sequence[Sequence[dict]],
                 systems.candidates(strip_hint(user_text(messages_list[k])), generated, grounded))
         out.append(ChosenAnswer(answer=assemble(chosen, free), distributions=dists,
                                 free_text_raw=gen.text if gen is not None else "", free_text_parsed=parsed,
-                                free_text_conf=float(np.prod(gen.token_probs))
-                                if gen is not None and gen.token_probs else None,
+                                free_text_conf=float(np.prod(gen.token_probs)) if gen and gen.token_probs else None,
                                 logprobs=raw, n_tokens=counts, system_generated=generated, system_scores=scored))
     t3 = time.perf_counter()
     n = max(len(messages_list), 1)

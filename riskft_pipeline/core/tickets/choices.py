@@ -113,6 +113,7 @@ class SystemNames:
         return None if value is None else self._canonical.get(_words(value))
 
     def _found(self, words: Sequence[str]) -> dict[str, list[tuple[str, ...]]]:
+        """Per known system, its phrases that occur in ``words``."""
         present = set(words)
         found: dict[str, list[tuple[str, ...]]] = {}
         for phrase, s in self.phrases.items():
@@ -120,12 +121,17 @@ class SystemNames:
                 found.setdefault(s, []).append(phrase)
         return found
 
+    @staticmethod
+    def _inside_longer(phrase: Sequence[str], found: dict, system: str | None) -> bool:
+        """``phrase`` is part of a longer found phrase of a system other than ``system``."""
+        return any(len(q) > len(phrase) and _contains(q, phrase) for t, qs in found.items() if t != system for q in qs)
+
+    def _named(self, found: dict) -> list[str]:
+        return [s for s in self.labels if s in found and not all(self._inside_longer(p, found, s) for p in found[s])]
+
     def mentioned(self, text: str) -> list[str]:
         """The known systems ``text`` names, in label order."""
-        found = self._found(_words(text))
-        longer = {s: [p for t, ps in found.items() if t != s for p in ps] for s in found}
-        return [s for s in self.labels if s in found
-                and not all(any(_contains(q, p) and len(q) > len(p) for q in longer[s]) for p in found[s])]
+        return self._named(self._found(_words(text)))
 
     def expansions(self, value: str | None) -> list[str]:
         """The known systems whose full label contains ``value``'s words when ``value`` is no known label itself
@@ -142,16 +148,14 @@ class SystemNames:
         value that is a short form of known labels is replaced by them. ``grounded=False``: the generated value and
         every known system named or expanded. The generated value first; no duplicates."""
         words = _words(text)
-        mentioned = self.mentioned(text)
+        found = self._found(words)
+        mentioned = self._named(found)
         expanded = self.expansions(generated)
         value = self.known(generated) or generated
+        keep = True
         if grounded and value is not None:
             own = _words(value)
-            found = self._found(words)
-            inside_longer = any(_contains(p, own) and len(p) > len(own)
-                                for s, ps in found.items() if s != value for p in ps)
-            keep = not expanded and (not mentioned or (_contains(words, own) and not inside_longer))
-        else:
-            keep = True
+            keep = not expanded and (not mentioned or (_contains(words, own)
+                                                       and not self._inside_longer(own, found, value)))
         out = ([value] if keep else []) + expanded + mentioned
         return list(dict.fromkeys(out))
